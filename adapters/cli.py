@@ -1,0 +1,360 @@
+"""The ``alliance-bot`` command line: the composition root (settings, database, adapters).
+
+It lives at the edge because it knows every adapter; ``bot/`` knows none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.alliance.apply import load_alliance
+from bot.alliance.overview import overview
+from bot.alliance.validate import validate_file
+from bot.domain.errors import UserError
+from bot.library import coverage_problems, library_summary, load_library
+from bot.settings import Settings, load_settings
+from bot.storage.database import Database
+
+T = TypeVar("T")
+log = logging.getLogger("alliance_bot")
+
+app = typer.Typer(
+    help="alliance-bot: scheduled check-ins, shared measurement and digests for an "
+    "alliance of organisations, on Slack, Matrix and the console.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database schema: create and upgrade it.", no_args_is_help=True)
+alliance_app = typer.Typer(
+    help="The alliance file: check it, load it, show what is loaded.", no_args_is_help=True
+)
+prompts_app = typer.Typer(help="The prompt library.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(alliance_app, name="alliance")
+app.add_typer(prompts_app, name="prompts")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    out: Console
+    err: Console
+
+    def database(self) -> Database:
+        return Database(self.settings.effective_database_url)
+
+
+def example_alliance_path() -> Path:
+    """examples/alliance.yaml from a checkout, or the copy shipped inside the wheel."""
+    checkout = Path(__file__).resolve().parent.parent / "examples" / "alliance.yaml"
+    if checkout.is_file():
+        return checkout
+    return Path(str(resources.files("adapters") / "examples" / "alliance.yaml"))
+
+
+def fail(message: str, code: int = 2) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[red]Error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one coroutine; a UserError becomes one clear sentence, anything else no traceback."""
+    try:
+        return asyncio.run(factory())
+    except UserError as exc:
+        fail(str(exc))
+    except (OSError, ConnectionError) as exc:
+        fail(f"I could not reach the database or a file: {exc}.")
+    raise AssertionError("unreachable")
+
+
+async def with_db(
+    ctx: Context, work: Callable[[Database], Awaitable[T]], *, upgrade: bool = True
+) -> T:
+    db = ctx.database()
+    try:
+        if upgrade:
+            await db.upgrade()
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+@app.callback()
+def main_callback(
+    typer_ctx: typer.Context,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            help="A TOML settings file; environment variables ALLIANCE_BOT_* win over it.",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="Overrides ALLIANCE_BOT_DATABASE_URL for this command."
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    try:
+        settings = load_settings(settings_file, **overrides)
+    except UserError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"The settings are not valid: {exc}")
+    logging.basicConfig(
+        level="DEBUG" if verbose else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    typer_ctx.obj = Context(
+        settings, Console(highlight=False), Console(stderr=True, soft_wrap=True, highlight=False)
+    )
+
+
+def _ctx(typer_ctx: typer.Context) -> Context:
+    obj = typer_ctx.obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    typer_ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create the schema or bring it up to date (run also does this on start)."""
+    ctx = _ctx(typer_ctx)
+
+    async def work() -> str | None:
+        db = ctx.database()
+        try:
+            await db.upgrade(revision)
+            return await db.current_revision()
+        finally:
+            await db.dispose()
+
+    current = run_async(work)
+    ctx.out.print(f"Database {ctx.database().describe()} is at revision {current}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    typer_ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision, or base to empty it.")],
+) -> None:
+    """Step the schema back (base removes every table: a destructive step)."""
+    ctx = _ctx(typer_ctx)
+
+    async def work() -> str | None:
+        db = ctx.database()
+        try:
+            await db.downgrade(revision)
+            return await db.current_revision()
+        finally:
+            await db.dispose()
+
+    ctx.out.print(f"Database is at revision {run_async(work) or 'base (empty)'}.")
+
+
+@db_app.command("current")
+def db_current(typer_ctx: typer.Context) -> None:
+    """Show the schema revision of the database and the newest one this version knows."""
+    ctx = _ctx(typer_ctx)
+
+    async def work() -> str | None:
+        db = ctx.database()
+        try:
+            return await db.current_revision()
+        finally:
+            await db.dispose()
+
+    db = ctx.database()
+    ctx.out.print(
+        f"{db.describe()}: revision {run_async(work) or 'none (empty)'}; "
+        f"newest known: {db.head_revision()}."
+    )
+
+
+# --- alliance ----------------------------------------------------------------------------------
+
+
+def _validated(ctx: Context, file: Path) -> Any:
+    alliance, problems = validate_file(file)
+    if problems:
+        for problem in problems:
+            ctx.err.print(str(problem), highlight=False, markup=False)
+        noun = "problem" if len(problems) == 1 else "problems"
+        fail(f"{file} has {len(problems)} {noun}; nothing was loaded. Fix them and try again.", 1)
+    return alliance
+
+
+@alliance_app.command("validate")
+def alliance_validate(
+    typer_ctx: typer.Context, file: Annotated[Path, typer.Argument(help="The alliance YAML file.")]
+) -> None:
+    """Check an alliance file and report every problem with its line and how to fix it."""
+    ctx = _ctx(typer_ctx)
+    alliance = _validated(ctx, file)
+    ctx.out.print(
+        f"{file} is valid: {len(alliance.organisations)} organisations, "
+        f"{len(alliance.members)} members, {len(alliance.measures)} measures, "
+        f"{len(alliance.campaigns)} campaigns."
+    )
+
+
+@alliance_app.command("load")
+def alliance_load(
+    typer_ctx: typer.Context, file: Annotated[Path, typer.Argument(help="The alliance YAML file.")]
+) -> None:
+    """Apply an alliance file in one transaction; safe to run again (it never duplicates)."""
+    ctx = _ctx(typer_ctx)
+    alliance = _validated(ctx, file)
+    text = file.read_text(encoding="utf-8")
+    report = run_async(lambda: with_db(ctx, lambda db: load_alliance(db, alliance, text)))
+    ctx.out.print(f"Loaded {file} into {ctx.database().describe()}.")
+    for line in report.lines():
+        ctx.out.print(line)
+
+
+def print_table(
+    out: Console, title: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]
+) -> None:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+@alliance_app.command("show")
+def alliance_show(typer_ctx: typer.Context) -> None:
+    """Print the loaded alliance: organisations, members, measures and campaigns as tables."""
+    ctx = _ctx(typer_ctx)
+    view = run_async(lambda: with_db(ctx, overview))
+    if view is None:
+        fail("No alliance is loaded yet. Load one with: alliance-bot alliance load FILE", 1)
+    assert view is not None
+    ctx.out.print(f"[bold]{view.alliance}[/bold]")
+    print_table(
+        ctx.out,
+        "Organisations",
+        ("slug", "name", "kind", "country", "time zone", "members", "active"),
+        view.organisations,
+    )
+    print_table(
+        ctx.out,
+        "Members",
+        (
+            "id",
+            "name",
+            "organisation",
+            "role",
+            "time zone",
+            "locale",
+            "reports",
+            "platforms",
+            "active",
+        ),
+        view.members,
+    )
+    print_table(
+        ctx.out,
+        "Measures",
+        ("key", "name", "unit", "aggregation", "period", "target", "org targets"),
+        view.measures,
+    )
+    print_table(
+        ctx.out,
+        "Campaigns",
+        (
+            "key",
+            "name",
+            "schedule",
+            "time zone",
+            "audience",
+            "to",
+            "prompts",
+            "reminders",
+            "status",
+        ),
+        view.campaigns,
+    )
+
+
+# --- prompts -----------------------------------------------------------------------------------
+
+
+@prompts_app.command("lint")
+def prompts_lint(
+    typer_ctx: typer.Context,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Lint another prompt folder instead of the shipped one."),
+    ] = None,
+) -> None:
+    """Validate the prompt library: schema, languages, placeholders and coverage."""
+    ctx = _ctx(typer_ctx)
+    if directory is not None and not directory.is_dir():
+        fail(f"{directory} is not a folder.")
+    library, problems = load_library(directory)
+    problems += coverage_problems(library)
+    for problem in problems:
+        ctx.err.print(str(problem), highlight=False, markup=False)
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in library_summary(library).items())
+    if problems:
+        fail(f"{len(problems)} problem(s) in the prompt library.", 1)
+    ctx.out.print(f"{len(library)} prompts, all valid. Exercises by condition: {counts}.")
+
+
+@prompts_app.command("list")
+def prompts_list(
+    typer_ctx: typer.Context, lang: Annotated[str, typer.Option(help="Language to show.")] = "en"
+) -> None:
+    """List the prompt library in one language."""
+    ctx = _ctx(typer_ctx)
+    library, _ = load_library()
+    rows = [
+        (p.id, p.kind.value, p.answer.value, p.conditions[0].value, p.text_for(lang))
+        for p in library.prompts.values()
+    ]
+    print_table(
+        ctx.out, f"Prompt library ({lang})", ("id", "kind", "answer", "condition", "text"), rows
+    )
+
+
+@app.command("settings")
+def show_settings(typer_ctx: typer.Context) -> None:
+    """Print the effective settings with secrets masked."""
+    ctx = _ctx(typer_ctx)
+    import json
+
+    ctx.out.print_json(json.dumps(ctx.settings.redacted()))
+
+
+def main() -> None:
+    from adapters import commands_run  # noqa: F401  (registers run and demo)
+
+    app()

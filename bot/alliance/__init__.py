@@ -1,0 +1,1 @@
+"""The alliance file: its schema, validation with line numbers, and an idempotent load."""

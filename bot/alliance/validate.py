@@ -1,0 +1,446 @@
+"""Validation of a whole alliance file: every problem, each with its line, field and fix."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from bot.alliance.schema import (
+    SECTIONS,
+    TOP_LEVEL,
+    AllianceInfo,
+    CampaignSpec,
+    ChannelSpec,
+    DigestSpec,
+    MeasureSpec,
+    MemberSpec,
+    OrganisationSpec,
+    TargetSpec,
+)
+from bot.domain.prompts import PromptDef
+from bot.domain.values import PromptKind, Role
+from bot.library import PromptLibrary, generic_measure_prompt, load_library
+from bot.yamlsource import Problem, YamlDocument, explain_pydantic, load_yaml
+
+T = TypeVar("T", bound=BaseModel)
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "organisation",
+    "role",
+    "timezone",
+    "locale",
+    "reporting",
+    "active",
+    "console",
+    "slack",
+    "matrix",
+)
+
+
+@dataclass
+class ValidatedAlliance:
+    """A file that passed validation, with the prompts it uses resolved."""
+
+    info: AllianceInfo
+    organisations: list[OrganisationSpec]
+    members: list[MemberSpec]
+    measures: list[MeasureSpec]
+    channels: list[ChannelSpec]
+    campaigns: list[CampaignSpec]
+    digests: list[DigestSpec]
+    prompts: dict[str, PromptDef]
+    measure_prompts: dict[str, str] = field(default_factory=dict)
+    prompt_sources: dict[str, str] = field(default_factory=dict)
+
+    def member_timezone(self, member: MemberSpec) -> str:
+        if member.timezone:
+            return member.timezone
+        org = next(o for o in self.organisations if o.slug == member.organisation)
+        return org.timezone
+
+
+@dataclass
+class _Where:
+    """Where an item came from, to point a cross-reference problem at it."""
+
+    doc: YamlDocument | None
+    path: tuple[str | int, ...]
+    csv_source: str = ""
+    csv_line: int = 0
+
+    def problem(self, sub: Sequence[str | int], message: str) -> Problem:
+        if self.doc is not None:
+            return self.doc.problem((*self.path, *sub), message)
+        return Problem(self.csv_source, self.csv_line, ".".join(str(s) for s in sub), message)
+
+
+def validate_file(
+    path: Path, library: PromptLibrary | None = None
+) -> tuple[ValidatedAlliance | None, list[Problem]]:
+    """Read and check ``path``; the alliance is returned only when there is no problem at all."""
+    if not path.is_file():
+        return None, [Problem(str(path), 0, "", "there is no such file; check the path.")]
+    doc = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    if library is None:
+        library, lib_problems = load_library()
+        if lib_problems:
+            return None, lib_problems
+    return validate_document(doc, library, base_dir=path.parent)
+
+
+def validate_document(
+    doc: YamlDocument, library: PromptLibrary, base_dir: Path
+) -> tuple[ValidatedAlliance | None, list[Problem]]:
+    problems = list(doc.problems)
+    if problems and doc.data is None:
+        return None, problems
+    if not isinstance(doc.data, dict):
+        return None, [
+            doc.problem(
+                (),
+                "an alliance file is a mapping with `alliance:`, "
+                "`organisations:`, `members:` and so on at its top.",
+            )
+        ]
+    data: dict[str, Any] = doc.data
+    for key in data:
+        if key not in TOP_LEVEL:
+            problems.append(
+                doc.problem(
+                    (key,), f"unknown section; the sections are {', '.join(sorted(TOP_LEVEL))}."
+                )
+            )
+    info = _one(doc, data, "alliance", AllianceInfo, problems)
+    items: dict[str, list[tuple[Any, _Where]]] = {}
+    for section, model in SECTIONS.items():
+        items[section] = _many(doc, data, section, model, problems)
+    # Items that exist but have a mistake of their own are not also reported as missing.
+    named = {
+        section: _raw_keys(data.get(section), key)
+        for section, key in (
+            ("organisations", "slug"),
+            ("members", "id"),
+            ("measures", "key"),
+            ("channels", "key"),
+        )
+    }
+    custom = _many(doc, data, "prompts", PromptDef, problems)
+    if "members_csv" in data:
+        items["members"] += _csv_members(doc, data["members_csv"], base_dir, problems)
+    items["measures"] = _merge_targets(items["measures"], items.pop("targets"), problems)
+    checker = _CrossCheck(library, problems, named)
+    prompts = checker.prompts(custom)
+    measure_prompts = checker.measures(items["measures"], prompts)
+    checker.references(items)
+    if problems or info is None:
+        return None, sorted(set(problems), key=lambda p: (p.source, p.line, p.field))
+    return ValidatedAlliance(
+        info=info,
+        organisations=[i for i, _ in items["organisations"]],
+        members=[i for i, _ in items["members"]],
+        measures=[i for i, _ in items["measures"]],
+        channels=[i for i, _ in items["channels"]],
+        campaigns=[i for i, _ in items["campaigns"]],
+        digests=[i for i, _ in items["digests"]],
+        prompts=prompts,
+        measure_prompts=measure_prompts,
+        prompt_sources={
+            pid: (
+                "library"
+                if pid in library
+                else "alliance"
+                if any(p.id == pid for p, _ in custom)
+                else "generated"
+            )
+            for pid in prompts
+        },
+    ), []
+
+
+def _raw_keys(raw: object, key: str) -> set[str]:
+    if not isinstance(raw, list):
+        return set()
+    return {str(item[key]) for item in raw if isinstance(item, dict) and key in item}
+
+
+def _merge_targets(
+    measures: list[tuple[Any, _Where]], targets: list[tuple[Any, _Where]], problems: list[Problem]
+) -> list[tuple[Any, _Where]]:
+    """Fold the `targets:` section into the measures it names."""
+    by_key = {spec.key: index for index, (spec, _) in enumerate(measures)}
+    merged = list(measures)
+    for target, where in targets:
+        assert isinstance(target, TargetSpec)
+        index = by_key.get(target.measure)
+        if index is None:
+            close = difflib.get_close_matches(target.measure, sorted(by_key), n=1)
+            hint = f" Did you mean “{close[0]}”?" if close else " Define it under `measures:`."
+            problems.append(
+                where.problem(("measure",), f"there is no measure “{target.measure}”.{hint}")
+            )
+            continue
+        spec, spec_where = merged[index]
+        if target.organisation is None:
+            if spec.target is not None:
+                problems.append(
+                    where.problem(
+                        ("target",),
+                        f"measure “{spec.key}” already has an "
+                        "alliance-wide target; set it in one place.",
+                    )
+                )
+                continue
+            spec = spec.model_copy(update={"target": target.target})
+        else:
+            if target.organisation in spec.targets:
+                problems.append(
+                    where.problem(
+                        ("organisation",),
+                        f"“{target.organisation}” already has a target for “{spec.key}”.",
+                    )
+                )
+                continue
+            spec = spec.model_copy(
+                update={"targets": {**spec.targets, target.organisation: target.target}}
+            )
+        merged[index] = (spec, spec_where)
+    return merged
+
+
+def _one(
+    doc: YamlDocument, data: dict[str, Any], key: str, model: type[T], problems: list[Problem]
+) -> T | None:
+    if key not in data:
+        problems.append(
+            doc.problem((), f"the `{key}:` section is missing; add it with at least a `name`.")
+        )
+        return None
+    try:
+        return TypeAdapter(model).validate_python(data[key])
+    except ValidationError as err:
+        problems += doc.pydantic_problems(err, (key,))
+        return None
+
+
+def _many(
+    doc: YamlDocument, data: dict[str, Any], key: str, model: type[T], problems: list[Problem]
+) -> list[tuple[T, _Where]]:
+    raw = data.get(key) or []
+    if not isinstance(raw, list):
+        problems.append(
+            doc.problem((key,), f"`{key}` should be a list (each item starts with “- ”).")
+        )
+        return []
+    adapter = TypeAdapter(model)
+    out: list[tuple[T, _Where]] = []
+    for index, item in enumerate(raw):
+        try:
+            out.append((adapter.validate_python(item), _Where(doc, (key, index))))
+        except ValidationError as err:
+            problems += doc.pydantic_problems(err, (key, index))
+    return out
+
+
+def _csv_members(
+    doc: YamlDocument, name: object, base_dir: Path, problems: list[Problem]
+) -> list[tuple[Any, _Where]]:
+    """Members from a spreadsheet export: one row each, columns named as in the YAML."""
+    path = base_dir / str(name)
+    if not path.is_file():
+        problems.append(
+            doc.problem(
+                ("members_csv",),
+                f"there is no file {path}; check the path (it is relative to the alliance file).",
+            )
+        )
+        return []
+    text = path.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
+    if unknown:
+        problems.append(
+            Problem(
+                str(path),
+                1,
+                "",
+                f"unknown column(s) {', '.join(unknown)}; the "
+                f"columns are {', '.join(CSV_COLUMNS)}.",
+            )
+        )
+        return []
+    adapter = TypeAdapter(MemberSpec)
+    out: list[tuple[Any, _Where]] = []
+    for row in reader:
+        line = reader.line_num
+        values = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+        try:
+            out.append((adapter.validate_python(values), _Where(None, (), str(path), line)))
+        except ValidationError as err:
+            for entry in err.errors(include_url=False):
+                where = _Where(None, (), str(path), line)
+                problems.append(where.problem(entry["loc"], explain_pydantic(entry)))
+    return out
+
+
+class _CrossCheck:
+    """Checks that need more than one item: duplicates and references between sections."""
+
+    def __init__(
+        self, library: PromptLibrary, problems: list[Problem], named: dict[str, set[str]]
+    ) -> None:
+        self.named = named
+        self.library = library
+        self.problems = problems
+        self.all_prompts: dict[str, PromptDef] = dict(library.prompts)
+
+    def _unique(self, items: list[tuple[Any, _Where]], attr: str, what: str) -> set[str]:
+        seen: set[str] = set()
+        for item, where in items:
+            value = getattr(item, attr)
+            if value in seen:
+                self.problems.append(
+                    where.problem(
+                        (attr,),
+                        f"{what} “{value}” appears twice; keep one, or give this one another.",
+                    )
+                )
+            seen.add(value)
+        return seen
+
+    def prompts(self, custom: list[tuple[PromptDef, _Where]]) -> dict[str, PromptDef]:
+        prompts = dict(self.library.prompts)
+        for prompt, where in custom:
+            if prompt.id in prompts:
+                self.problems.append(
+                    where.problem(
+                        ("id",), f"the prompt id “{prompt.id}” is already taken; choose another id."
+                    )
+                )
+            prompts[prompt.id] = prompt
+        self.all_prompts = prompts
+        return prompts
+
+    def measures(
+        self, measures: list[tuple[Any, _Where]], prompts: dict[str, PromptDef]
+    ) -> dict[str, str]:
+        resolved: dict[str, str] = {}
+        for spec, where in measures:
+            assert isinstance(spec, MeasureSpec)
+            if spec.prompt:
+                chosen = prompts.get(spec.prompt)
+                if chosen is None or chosen.kind is not PromptKind.MEASURE:
+                    self.problems.append(
+                        where.problem(
+                            ("prompt",),
+                            f"“{spec.prompt}” is not a "
+                            "measure prompt; name one whose `kind` is measure, or "
+                            "leave `prompt` out to use the library's.",
+                        )
+                    )
+                    continue
+                resolved[spec.key] = chosen.id
+                continue
+            template = self.library.measure_template(spec.key)
+            if template is None:
+                template = generic_measure_prompt(spec.key, spec.name, spec.unit)
+                prompts[template.id] = template
+            resolved[spec.key] = template.id
+        return resolved
+
+    def references(self, items: dict[str, list[tuple[Any, _Where]]]) -> None:
+        orgs = self._unique(items["organisations"], "slug", "the organisation")
+        members = self._unique(items["members"], "id", "the member")
+        measures = self._unique(items["measures"], "key", "the measure")
+        channels = self._unique(items["channels"], "key", "the channel")
+        orgs |= self.named["organisations"]
+        members |= self.named["members"]
+        measures |= self.named["measures"]
+        channels |= self.named["channels"]
+        self._unique(items["campaigns"], "key", "the campaign")
+        self._unique(items["digests"], "key", "the digest")
+        self._identities(items["members"])
+        self._addresses(items["channels"])
+        for spec, where in items["members"]:
+            if spec.organisation not in orgs:
+                self._missing(where, ("organisation",), "organisation", spec.organisation, orgs)
+        for spec, where in items["measures"]:
+            for slug in spec.targets:
+                if slug not in orgs:
+                    self._missing(where, ("targets", slug), "organisation", slug, orgs)
+        for spec, where in items["campaigns"]:
+            for index, pid in enumerate(spec.prompts):
+                if pid not in self.all_prompts:
+                    self._missing(where, ("prompts", index), "prompt", pid, set(self.all_prompts))
+            for index, key in enumerate(spec.measures):
+                if key not in measures:
+                    self._missing(where, ("measures", index), "measure", key, measures)
+            for index, slug in enumerate(spec.audience.organisations):
+                if slug not in orgs:
+                    self._missing(
+                        where, ("audience", "organisations", index), "organisation", slug, orgs
+                    )
+            for index, handle in enumerate(spec.audience.members):
+                if handle not in members:
+                    self._missing(where, ("audience", "members", index), "member", handle, members)
+            for index, target in enumerate(spec.deliver_to):
+                if target != "dm" and target not in channels:
+                    self._missing(
+                        where, ("deliver_to", index), "channel", target, channels | {"dm"}
+                    )
+        roles = {r.value for r in Role}
+        for spec, where in items["digests"]:
+            for index, target in enumerate(spec.to):
+                if target not in channels and target not in roles:
+                    self._missing(
+                        where,
+                        ("to", index),
+                        "channel or role",
+                        target,
+                        channels | {"backbone", "admin"},
+                    )
+
+    def _missing(
+        self, where: _Where, path: tuple[str | int, ...], what: str, value: str, known: set[str]
+    ) -> None:
+        close = difflib.get_close_matches(value, sorted(known), n=1)
+        hint = f" Did you mean “{close[0]}”?" if close else f" Define the {what} first."
+        self.problems.append(where.problem(path, f"there is no {what} “{value}”.{hint}"))
+
+    def _identities(self, members: list[tuple[Any, _Where]]) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for spec, where in members:
+            for platform, external in spec.identities().items():
+                other = seen.get((platform, external))
+                if other is not None and other != spec.id:
+                    self.problems.append(
+                        where.problem(
+                            (platform,),
+                            f"the {platform} account "
+                            f"“{external}” already belongs to member “{other}”; "
+                            "one account is one member.",
+                        )
+                    )
+                seen[(platform, external)] = spec.id
+
+    def _addresses(self, channels: list[tuple[Any, _Where]]) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for spec, where in channels:
+            assert isinstance(spec, ChannelSpec)
+            for platform, address in spec.addresses().items():
+                other = seen.get((platform, address))
+                if other is not None:
+                    self.problems.append(
+                        where.problem(
+                            (platform,),
+                            f"“{address}” is already the {platform} address of channel “{other}”.",
+                        )
+                    )
+                seen[(platform, address)] = spec.key

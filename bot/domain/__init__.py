@@ -1,0 +1,1 @@
+"""Frozen values and rules of the alliance domain: no I/O, no platform, no database."""

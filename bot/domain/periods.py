@@ -1,0 +1,151 @@
+"""Reporting periods: a day, an ISO week, a month or a quarter, keyed by stable strings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.domain.errors import UserError
+from bot.domain.values import PeriodKind
+
+_MONTHS = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
+}
+_WEEK_WORD = {"en": "week {w} of {y}", "fr": "la semaine {w} de {y}", "es": "la semana {w} de {y}"}
+
+_KEY_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
+    (PeriodKind.DAY, re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
+    (PeriodKind.WEEK, re.compile(r"^(\d{4})-W(\d{1,2})$", re.IGNORECASE)),
+    (PeriodKind.MONTH, re.compile(r"^(\d{4})-(\d{1,2})$")),
+    (PeriodKind.QUARTER, re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)),
+)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A half-open range of local dates [start, end) of one kind."""
+
+    kind: PeriodKind
+    start: date
+
+    @classmethod
+    def containing(cls, day: date, kind: PeriodKind) -> Period:
+        if kind is PeriodKind.DAY:
+            return cls(kind, day)
+        if kind is PeriodKind.WEEK:
+            return cls(kind, day - timedelta(days=day.weekday()))
+        if kind is PeriodKind.MONTH:
+            return cls(kind, day.replace(day=1))
+        return cls(kind, date(day.year, 3 * ((day.month - 1) // 3) + 1, 1))
+
+    @classmethod
+    def parse_key(cls, key: str) -> Period:
+        """Read a key such as ``2026-11-23``, ``2026-W48``, ``2026-11`` or ``2026-Q4``."""
+        text = key.strip()
+        for kind, pattern in _KEY_PATTERNS:
+            match = pattern.match(text)
+            if not match:
+                continue
+            year, part = int(match.group(1)), int(match.group(2))
+            try:
+                if kind is PeriodKind.DAY:
+                    return cls(kind, date(year, part, int(match.group(3))))
+                if kind is PeriodKind.WEEK:
+                    return cls(kind, date.fromisocalendar(year, part, 1))
+                if kind is PeriodKind.MONTH:
+                    return cls(kind, date(year, part, 1))
+                return cls(kind, date(year, 3 * (part - 1) + 1, 1))
+            except ValueError:
+                break
+        raise UserError(
+            f"I could not read the period “{key}”. Use a day (2026-10-31), a week (2026-W44), "
+            "a month (2026-10) or a quarter (2026-Q4)."
+        )
+
+    @property
+    def end(self) -> date:
+        """The first day after the period."""
+        if self.kind is PeriodKind.DAY:
+            return self.start + timedelta(days=1)
+        if self.kind is PeriodKind.WEEK:
+            return self.start + timedelta(days=7)
+        months = 1 if self.kind is PeriodKind.MONTH else 3
+        month0 = self.start.month - 1 + months
+        return date(self.start.year + month0 // 12, month0 % 12 + 1, 1)
+
+    @property
+    def key(self) -> str:
+        if self.kind is PeriodKind.DAY:
+            return self.start.isoformat()
+        if self.kind is PeriodKind.WEEK:
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.kind is PeriodKind.MONTH:
+            return f"{self.start.year}-{self.start.month:02d}"
+        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+
+    def previous(self) -> Period:
+        return Period.containing(self.start - timedelta(days=1), self.kind)
+
+    def next(self) -> Period:
+        return Period(self.kind, self.end)
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+    def label(self, locale: str = "en") -> str:
+        """A human name for the period in the member's language (English when unknown)."""
+        lang = locale if locale in _MONTHS else "en"
+        if self.kind is PeriodKind.DAY:
+            return f"{self.start.day} {_MONTHS[lang][self.start.month - 1]} {self.start.year}"
+        if self.kind is PeriodKind.WEEK:
+            year, week, _ = self.start.isocalendar()
+            return _WEEK_WORD[lang].format(w=week, y=year)
+        if self.kind is PeriodKind.MONTH:
+            return f"{_MONTHS[lang][self.start.month - 1]} {self.start.year}"
+        return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+
+    def __str__(self) -> str:
+        return self.key

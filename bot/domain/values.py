@@ -1,0 +1,92 @@
+"""Closed vocabularies of the domain."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    BACKBONE = "backbone"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        """Backbone staff and admins may see others' answers and digests."""
+        return self in (Role.BACKBONE, Role.ADMIN)
+
+
+class PromptKind(StrEnum):
+    EXERCISE = "exercise"
+    MEASURE = "measure"
+
+
+class AnswerType(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    NUMBER = "number"
+    SCALE = "scale"
+
+
+class Condition(StrEnum):
+    """The five conditions of Collective Impact."""
+
+    COMMON_AGENDA = "common_agenda"
+    SHARED_MEASUREMENT = "shared_measurement"
+    MUTUALLY_REINFORCING_ACTIVITIES = "mutually_reinforcing_activities"
+    CONTINUOUS_COMMUNICATION = "continuous_communication"
+    BACKBONE_SUPPORT = "backbone_support"
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    MEAN = "mean"
+    LATEST = "latest"
+
+
+class PeriodKind(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class OrgKind(StrEnum):
+    LIBRARY = "library"
+    NGO = "ngo"
+    AGENCY = "agency"
+    BACKBONE = "backbone"
+    OTHER = "other"
+
+
+class PromptOrder(StrEnum):
+    """How a campaign walks its prompts: all at each run, or one per run in order."""
+
+    ALL = "all"
+    SEQUENCE = "sequence"
+    ROTATE = "rotate"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class DeliveryKind(StrEnum):
+    PROMPT = "prompt"
+    REMINDER = "reminder"
+    DIGEST = "digest"
+
+
+class Platform(StrEnum):
+    CONSOLE = "console"
+    SLACK = "slack"
+    MATRIX = "matrix"
+
+
+SUPPORTED_LOCALES = ("en", "fr", "es")
+DEFAULT_LOCALE = "en"

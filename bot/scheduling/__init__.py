@@ -1,0 +1,1 @@
+"""Scheduling: recurrence rules, the APScheduler wrapper and the catch-up policy."""

@@ -1,0 +1,139 @@
+"""What happens over time: deliveries (the outbox), check-ins and their history, handled events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.storage.models import Base, utcnow
+
+
+class Delivery(Base):
+    """One prompt, reminder or digest for one member or channel; a durable outbox row.
+
+    ``dedupe_key`` names the run it belongs to, so a repeated scheduler fire changes nothing.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_member_status", "member_id", "status"),
+        Index("ix_deliveries_org_period", "organisation_id", "period_key"),
+        Index("ix_deliveries_scheduled", "scheduled_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="prompt")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
+    prompt_id: Mapped[str | None] = mapped_column(ForeignKey("prompts.id"), nullable=True)
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"), nullable=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), nullable=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), nullable=True)
+    period_key: Mapped[str] = mapped_column(String(16), default="")
+    occurrence: Mapped[str] = mapped_column(String(32), default="")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    scheduled_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    platform: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    message_ref: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    thread_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckIn(Base):
+    """A member's answer to a prompt for a period; a second answer to the same delivery edits it."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        Index("ix_checkins_org_period", "organisation_id", "period_key"),
+        Index("ix_checkins_prompt_period", "prompt_id", "period_key"),
+        Index("ix_checkins_measure_period", "measure_id", "period_key"),
+        Index("ix_checkins_member", "member_id", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id"), unique=True, nullable=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    prompt_id: Mapped[str] = mapped_column(ForeignKey("prompts.id"))
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"), nullable=True)
+    period_key: Mapped[str] = mapped_column(String(16))
+    answer_text: Mapped[str] = mapped_column(Text, default="")
+    answer_number: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answer_choice: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    starred: Mapped[bool] = mapped_column(Boolean, default=False)
+    shareable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    revisions: Mapped[list[CheckInRevision]] = relationship(
+        back_populates="checkin", cascade="all, delete-orphan", order_by="CheckInRevision.id"
+    )
+
+
+class CheckInRevision(Base):
+    """A value a check-in held before it was edited."""
+
+    __tablename__ = "checkin_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(
+        ForeignKey("checkins.id", ondelete="CASCADE"), index=True
+    )
+    answer_text: Mapped[str] = mapped_column(Text, default="")
+    answer_number: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answer_choice: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime]
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    checkin: Mapped[CheckIn] = relationship(back_populates="revisions")
+
+
+class ProcessedEvent(Base):
+    """A platform event already handled: a replay of the same id changes nothing."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(255))
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdapterState(Base):
+    """Small named values an adapter must keep across restarts (a sync token, a DM room)."""
+
+    __tablename__ = "adapter_state"
+    __table_args__ = (UniqueConstraint("platform", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,66 @@
+"""Shared fixtures: a database on every backend (SQLite always, PostgreSQL when it can run)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.database import Database
+from tests.pgserver import PostgresServer, PostgresUnavailable
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "alliance.yaml"
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    """One throwaway PostgreSQL server for the whole run.
+
+    Missing PostgreSQL skips its tests locally; CI sets ALLIANCE_BOT_REQUIRE_POSTGRES=1 so a
+    missing server fails the run instead of hiding.
+    """
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("ALLIANCE_BOT_REQUIRE_POSTGRES") == "1":
+            raise
+        yield None
+        pytest.skip(f"PostgreSQL unavailable: {exc}")  # pragma: no cover
+        return
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    server: PostgresServer | None = request.getfixturevalue("postgres")
+    if server is None:
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
+    return server.create_database(f"t{os.getpid()}_{next(_db_counter)}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database on each backend."""
+    db = Database(db_url)
+    await db.upgrade()
+    try:
+        yield db
+    finally:
+        await db.dispose()
