@@ -124,7 +124,8 @@ def main_callback(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     typer_ctx.obj = Context(
         settings, Console(highlight=False), Console(stderr=True, soft_wrap=True, highlight=False)
     )

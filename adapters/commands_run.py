@@ -1,15 +1,136 @@
-"""``alliance-bot demo`` and ``run``: start the bot on what the settings configure."""
+"""``alliance-bot run`` and ``demo``: start the bot on what the settings configure."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from adapters.cli import _ctx, _validated, alliance_show, app, example_alliance_path, run_async
+from adapters.cli import _ctx, _validated, app, example_alliance_path, run_async
+from adapters.console.app import ConsoleApp, stdin_lines
+from adapters.console.port import ConsolePort
 from bot.alliance.apply import load_alliance
+from bot.alliance.validate import ValidatedAlliance, validate_file
+from bot.clock import FastClock, ManualClock, SystemClock
+from bot.ports import ChatPort, Clock
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.storage import models as m
 from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+DEMO_PROMPTS = ["name-a-barrier", "comms-feel-informed", "measure-digital-skills-sessions"]
+
+
+class Printer:
+    """Terminal output that never reads member text as markup."""
+
+    def __init__(self) -> None:
+        self.console = Console(highlight=False, soft_wrap=True)
+
+    def print(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
+
+
+def printer() -> Printer:
+    return Printer()
+
+
+async def serve(runtime: Runtime, console: ConsoleApp | None) -> None:
+    """Run until Ctrl-C, SIGTERM or the end of console input; then flush and stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with runtime:
+        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+        if console is not None:
+            waiters.append(asyncio.ensure_future(console.run(stdin_lines())))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def build_ports(settings: Settings, clock: Clock, out: Printer) -> dict[str, ChatPort]:
+    ports: dict[str, ChatPort] = {}
+    others = settings.slack.configured or settings.matrix.configured
+    if settings.console.enabled or (settings.console.enabled is None and not others):
+        ports["console"] = ConsolePort(clock, echo=out.print, files_dir=settings.data_dir / "files")
+    return ports
+
+
+@app.command("run")
+def run(typer_ctx: typer.Context) -> None:
+    """Start the bot with the adapters the settings configure (the console when none is)."""
+    ctx = _ctx(typer_ctx)
+    settings = ctx.settings
+    clock = SystemClock()
+    out = printer()
+    ports = build_ports(settings, clock, out)
+    runtime = Runtime(
+        settings.effective_database_url, clock, ports, alliance_file=settings.alliance_file
+    )
+    port = ports.get("console")
+    console = ConsoleApp(runtime, port, out.print) if isinstance(port, ConsolePort) else None
+    run_async(lambda: serve(runtime, console))
+
+
+async def prepare_demo(url: str, file: Path, now: datetime, audience: list[str] | None) -> None:
+    """A fresh database with the example alliance and a campaign that fires every minute."""
+    alliance = _validated_quiet(file)
+    text = await asyncio.to_thread(file.read_text, "utf-8")
+    db = Database(url)
+    try:
+        await db.upgrade()
+        await load_alliance(db, alliance, text)
+        async with db.session() as s:
+            members = audience or _demo_audience(alliance)
+            s.add(
+                m.Campaign(
+                    key="demo",
+                    name="Demo: the whole cycle in a few minutes",
+                    description="Added by `alliance-bot demo`.",
+                    prompt_ids=DEMO_PROMPTS,
+                    prompt_order="sequence",
+                    audience={"members": members},
+                    channel_keys=[],
+                    direct=True,
+                    schedule="* * * * *",
+                    timezone="UTC",
+                    reminder_after_minutes=2,
+                    reminder_max=1,
+                    catch_up_minutes=10,
+                    skip_holidays=False,
+                    measure_period="previous",
+                    paused=False,
+                    active=True,
+                    updated_at=now,
+                )
+            )
+    finally:
+        await db.dispose()
+
+
+def _validated_quiet(file: Path) -> ValidatedAlliance:
+    alliance, problems = validate_file(file)
+    if alliance is None:
+        raise typer.BadParameter(f"{file}: {problems[0]}")
+    return alliance
+
+
+def _demo_audience(alliance: ValidatedAlliance) -> list[str]:
+    members = alliance.members
+    admins = [x.id for x in members if x.role.value == "admin" and x.active]
+    reporters = [x.id for x in members if x.reporting and x.active][:2]
+    return admins[:1] + reporters
 
 
 @app.command("demo")
@@ -17,24 +138,51 @@ def demo(
     typer_ctx: typer.Context,
     alliance_file: Annotated[
         Path | None,
-        typer.Option("--alliance", help="Alliance file to load (default: the shipped example)."),
+        typer.Option("--alliance", help="Alliance file (default: the shipped example)."),
     ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Run the clock this many times faster (3600: an hour a second).")
+    ] = 1.0,
+    manual_clock: Annotated[
+        bool, typer.Option("--manual-clock", help="Time moves only when you type “advance 1h”.")
+    ] = False,
+    start: Annotated[
+        datetime | None, typer.Option(help="Start the clock here (UTC), e.g. 2026-11-23T08:59:00.")
+    ] = None,
+    me: Annotated[str, typer.Option("--as", help="Start as this member.")] = "",
 ) -> None:
-    """Set up the embedded default (SQLite) with the example alliance and show it."""
+    """The embedded default with the example alliance: prompts arrive within the first minute."""
     ctx = _ctx(typer_ctx)
     file = alliance_file or example_alliance_path()
-    alliance = _validated(ctx, file)
-    text = file.read_text(encoding="utf-8")
+    _validated(ctx, file)
+    begin = (
+        start.replace(tzinfo=UTC) if start and start.tzinfo is None else start
+    ) or datetime.now(UTC)
+    clock: Clock
+    if manual_clock:
+        clock = ManualClock(begin)
+    elif speed != 1.0 or start is not None:
+        clock = FastClock(begin, speed)
+    else:
+        clock = SystemClock()
+    demo_db = ctx.settings.data_dir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+    url = ctx.settings.database_url or f"sqlite+aiosqlite:///{demo_db}"
+    run_async(lambda: prepare_demo(url, file, clock.now(), None))
+    out = printer()
+    port = ConsolePort(clock, echo=out.print, files_dir=ctx.settings.data_dir / "files")
+    real_time = isinstance(clock, SystemClock)
+    runtime = Runtime(url, clock, {"console": port}, real_time=real_time)
+    console = ConsoleApp(runtime, port, out.print, me=me)
+    out.print(
+        f"Demo alliance loaded into {url}. A demo campaign sends a prompt every minute "
+        "for three minutes; reminders follow after two."
+    )
 
-    async def work() -> list[str]:
-        db = Database(ctx.settings.effective_database_url)
-        try:
-            await db.upgrade()
-            report = await load_alliance(db, alliance, text)
-            return report.lines()
-        finally:
-            await db.dispose()
+    async def main() -> None:
+        if not real_time and not manual_clock:
+            runtime.pump()
+        await serve(runtime, console)
 
-    for line in run_async(work):
-        ctx.out.print(line)
-    alliance_show(typer_ctx)
+    run_async(main)

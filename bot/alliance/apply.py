@@ -35,13 +35,18 @@ class LoadReport:
         if self.unchanged:
             return ["Nothing to change: the database already matches the file."]
         out = []
-        for title, names in (
+        for title, entries in (
             ("Added", self.added),
             ("Changed", self.changed),
             ("Deactivated", self.deactivated),
         ):
-            if names:
-                out.append(f"{title} ({len(names)}): {', '.join(names)}")
+            by_kind: dict[str, list[str]] = {}
+            for entry in entries:
+                kind, _, name = entry.partition(" ")
+                by_kind.setdefault(kind, []).append(name)
+            for kind, names in by_kind.items():
+                shown = ": " + ", ".join(names) if len(names) <= 8 else ""
+                out.append(f"{title} {len(names)} {kind}{'s' if len(names) > 1 else ''}{shown}")
         return out
 
 

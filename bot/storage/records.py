@@ -60,6 +60,7 @@ class Delivery(Base):
     message_ref: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     thread_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    remind_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -73,11 +74,10 @@ class CheckIn(Base):
         Index("ix_checkins_prompt_period", "prompt_id", "period_key"),
         Index("ix_checkins_measure_period", "measure_id", "period_key"),
         Index("ix_checkins_member", "member_id", "answered_at"),
+        UniqueConstraint("delivery_id", "member_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int | None] = mapped_column(
-        ForeignKey("deliveries.id"), unique=True, nullable=True
-    )
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), nullable=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     prompt_id: Mapped[str] = mapped_column(ForeignKey("prompts.id"))
@@ -88,6 +88,7 @@ class CheckIn(Base):
     answer_choice: Mapped[str | None] = mapped_column(String(32), nullable=True)
     source: Mapped[str] = mapped_column(String(16))
     platform: Mapped[str] = mapped_column(String(16))
+    event_ref: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
     starred: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:27:03.236818
+Create Date: 2026-11-23 19:42:26.212572
 """
 
 from __future__ import annotations
@@ -231,6 +231,7 @@ def upgrade() -> None:
         sa.Column("message_ref", sa.String(length=255), nullable=True),
         sa.Column("thread_ref", sa.String(length=255), nullable=True),
         sa.Column("reminders_sent", sa.Integer(), nullable=False),
+        sa.Column("remind_at", bot.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("created_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -268,6 +269,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_deliveries_org_period", ["organisation_id", "period_key"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_deliveries_remind_at"), ["remind_at"], unique=False)
         batch_op.create_index("ix_deliveries_scheduled", ["scheduled_at"], unique=False)
 
     op.create_table(
@@ -326,6 +328,7 @@ def upgrade() -> None:
         sa.Column("answer_choice", sa.String(length=32), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("event_ref", sa.String(length=255), nullable=True),
         sa.Column("answered_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("edited_at", bot.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("starred", sa.Boolean(), nullable=False),
@@ -348,9 +351,12 @@ def upgrade() -> None:
             ["prompt_id"], ["prompts.id"], name=op.f("fk_checkins_prompt_id_prompts")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkins")),
-        sa.UniqueConstraint("delivery_id", name=op.f("uq_checkins_delivery_id")),
+        sa.UniqueConstraint(
+            "delivery_id", "member_id", name=op.f("uq_checkins_delivery_id_member_id")
+        ),
     )
     with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_checkins_event_ref"), ["event_ref"], unique=False)
         batch_op.create_index(
             "ix_checkins_measure_period", ["measure_id", "period_key"], unique=False
         )
@@ -399,12 +405,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_checkins_org_period")
         batch_op.drop_index("ix_checkins_member")
         batch_op.drop_index("ix_checkins_measure_period")
+        batch_op.drop_index(batch_op.f("ix_checkins_event_ref"))
 
     op.drop_table("checkins")
     op.drop_table("measure_targets")
     op.drop_table("identities")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_scheduled")
+        batch_op.drop_index(batch_op.f("ix_deliveries_remind_at"))
         batch_op.drop_index("ix_deliveries_org_period")
         batch_op.drop_index(batch_op.f("ix_deliveries_message_ref"))
         batch_op.drop_index("ix_deliveries_member_status")

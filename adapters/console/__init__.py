@@ -1,0 +1,1 @@
+"""The console adapter: the embedded default, and the in-process test harness."""

@@ -1,0 +1,113 @@
+"""The console adapter's loop: lines in (a terminal or a pipe), prompts and replies out."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+from adapters.console.port import ConsoleMessage, ConsolePort, format_message
+from adapters.console.translate import Directive, parse_line
+from bot.clock import ManualClock
+from bot.ports import Reply
+from bot.runtime import Runtime
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines from standard input without blocking the loop, for terminals, pipes and files."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def reader() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=reader, name="console-stdin", daemon=True).start()
+    while (line := await queue.get()) is not None:
+        yield line
+
+
+class ConsoleApp:
+    def __init__(
+        self, runtime: Runtime, port: ConsolePort, out: Callable[[str], None], me: str = ""
+    ) -> None:
+        self.runtime = runtime
+        self.port = port
+        self.out = out
+        self.me = me
+
+    async def greet(self) -> None:
+        if not self.me:
+            self.me = await self.runtime.service.first_admin("console") or ""
+        who = await self.runtime.service.display_name("console", self.me) if self.me else None
+        self.out(
+            f"You are {self.me} — {who or 'not a member'}. Type help for commands; "
+            "“as <name>” switches member; “reply <ref> <answer>” answers a prompt."
+        )
+
+    async def run(self, lines: AsyncIterator[str]) -> None:
+        """Handle every line; at the end of input, finish the work that is due, then return."""
+        await self.greet()
+        async for line in lines:
+            if not await self.handle_line(line):
+                break
+        await self.runtime.settle()
+
+    async def handle_line(self, line: str) -> bool:
+        try:
+            parsed = parse_line(line, self.me, self.runtime.clock.now())
+        except ValueError as exc:
+            self.out(f"! {exc}")
+            return True
+        if parsed is None:
+            return True
+        if isinstance(parsed, Directive):
+            return await self._directive(parsed)
+        self.print_replies(await self.runtime.handle(parsed))
+        return True
+
+    def print_replies(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            files = [self.port.save(a) for a in reply.attachments]
+            message = ConsoleMessage(
+                "", self.me, reply.text, reply.title, reply.quoted, files=files
+            )
+            self.out(
+                format_message(message, self.runtime.clock.now())
+                .replace(" bot → ", " bot → you: ", 1)
+                .replace(f"you: {self.me} (DM) ", "you: ")
+            )
+
+    async def _directive(self, directive: Directive) -> bool:
+        if directive.name in ("quit", "exit"):
+            return False
+        if directive.name == "as":
+            who = await self.runtime.service.display_name("console", directive.argument)
+            if who is None:
+                self.out(
+                    f"! There is no member “{directive.argument}” on the console; "
+                    "alliance-bot alliance show lists them."
+                )
+            else:
+                self.me = directive.argument
+                self.out(f"You are now {self.me} — {who}.")
+        elif directive.name == "whoami":
+            self.out(f"You are {self.me}.")
+        elif directive.name == "time":
+            self.out(f"It is {self.runtime.clock.now():%a %d %b %Y %H:%M} UTC.")
+        elif directive.name == "settle":
+            await self.runtime.settle()
+        elif directive.name == "advance":
+            clock = self.runtime.clock
+            if not isinstance(clock, ManualClock):
+                self.out("! advance needs the manual clock (demo --manual-clock); use wait.")
+            else:
+                await self.runtime.advance(clock.now() + timedelta(seconds=directive.seconds))
+        elif directive.name == "wait":
+            speed = float(getattr(self.runtime.clock, "speed", 1.0))
+            await asyncio.sleep(directive.seconds / speed)
+            await self.runtime.settle()
+        return True

@@ -1,0 +1,279 @@
+"""Commands, the same on every platform (adapters map ``/x`` or ``!x`` onto them)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.checkins import latest_open
+from bot.digest.compute import compute_digest
+from bot.digest.periods import parse_digest_period
+from bot.digest.render import render_text
+from bot.domain.errors import UserError
+from bot.domain.values import DeliveryStatus, Role
+from bot.events import CommandReceived
+from bot.ports import Attachment, Reply
+from bot.render import load_prompts, prompt_message
+from bot.scheduling.cron import parse_cron
+from bot.scheduling.planner import Planner
+from bot.storage import models as m
+from bot.storage.records import CheckIn, CheckInRevision, Delivery
+
+AnswerFn = Callable[[Delivery, str, str], Awaitable[list[Reply]]]
+
+HELP_MEMBER = """\
+What I can do:
+  checkin                 show the question waiting for your answer
+  checkin <answer>        answer it (or reply in the prompt's thread)
+  skip                    skip the waiting question this time
+  mydata                  your own recent check-ins
+  mydata export           all your check-ins as a CSV file
+  mydata delete <id>      delete one of your check-ins
+  help                    this list"""
+HELP_STAFF = """
+For backbone staff:
+  digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm"""
+HELP_ADMIN = """
+For admins:
+  campaign list
+  campaign pause <key> | resume <key>
+  campaign preview <key>  the next sends per time zone"""
+
+
+@dataclass
+class CommandContext:
+    session: AsyncSession
+    member: m.Member
+    event: CommandReceived
+    now: datetime
+    planner: Planner
+    answer: AnswerFn
+
+
+def help_text(role: str) -> str:
+    text = HELP_MEMBER
+    if Role(role).is_staff:
+        text += HELP_STAFF
+    if role == Role.ADMIN.value:
+        text += HELP_ADMIN
+    return text
+
+
+async def run_command(ctx: CommandContext, name: str, args: str) -> list[Reply]:
+    handler = _COMMANDS.get(name.lower().lstrip("/!"))
+    if handler is None:
+        return [Reply(f"I don't know the command “{name}”.\n\n{help_text(ctx.member.role)}")]
+    return await handler(ctx, args.strip())
+
+
+async def _help(ctx: CommandContext, args: str) -> list[Reply]:
+    return [Reply(help_text(ctx.member.role))]
+
+
+async def _checkin(ctx: CommandContext, args: str) -> list[Reply]:
+    delivery = await latest_open(ctx.session, ctx.member, ctx.now)
+    if delivery is None:
+        raise UserError("You have no open question right now. Thank you, you are up to date!")
+    if not args:
+        prompts = await load_prompts(ctx.session)
+        org = await ctx.session.get(m.Organisation, ctx.member.organisation_id)
+        text, choices = prompt_message(
+            prompts[delivery.prompt_id or ""],
+            locale=ctx.member.locale,
+            organisation=org.name if org else "",
+            period_key=delivery.period_key,
+        )
+        options = "".join(f"\n  {i}. {c.label}" for i, c in enumerate(choices, 1))
+        return [
+            Reply(
+                f"Waiting for your answer:\n{text}{options}\n\nAnswer with: checkin <your answer>"
+            )
+        ]
+    return await ctx.answer(delivery, args, "command")
+
+
+async def _skip(ctx: CommandContext, args: str) -> list[Reply]:
+    delivery = await latest_open(ctx.session, ctx.member, ctx.now)
+    if delivery is None:
+        raise UserError("There is nothing to skip: no question is waiting for you.")
+    delivery.status = DeliveryStatus.SKIPPED.value
+    delivery.remind_at = None
+    return [Reply("Skipped this time; no reminders will follow for it.")]
+
+
+async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
+    s, member = ctx.session, ctx.member
+    words = args.split()
+    if words[:1] == ["delete"]:
+        if len(words) != 2 or not words[1].lstrip("#").isdigit():
+            raise UserError(
+                "Tell me which check-in to delete, e.g. “mydata delete 12” "
+                "(the numbers are in “mydata”)."
+            )
+        checkin = await s.get(CheckIn, int(words[1].lstrip("#")))
+        if checkin is None or checkin.member_id != member.id:
+            raise UserError(f"You have no check-in #{words[1].lstrip('#')}; “mydata” lists yours.")
+        await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id == checkin.id))
+        await s.delete(checkin)
+        return [Reply(f"Deleted your check-in #{checkin.id} and its history.")]
+    rows = (
+        await s.scalars(
+            select(CheckIn)
+            .where(CheckIn.member_id == member.id)
+            .order_by(CheckIn.answered_at.desc(), CheckIn.id.desc())
+        )
+    ).all()
+    if words[:1] == ["export"]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            [
+                "id",
+                "prompt",
+                "period",
+                "answer",
+                "number",
+                "choice",
+                "source",
+                "answered_at",
+                "edited_at",
+            ]
+        )
+        for c in rows:
+            writer.writerow(
+                [
+                    c.id,
+                    c.prompt_id,
+                    c.period_key,
+                    c.answer_text,
+                    c.answer_number,
+                    c.answer_choice,
+                    c.source,
+                    c.answered_at.isoformat(),
+                    c.edited_at.isoformat() if c.edited_at else "",
+                ]
+            )
+        file = Attachment(
+            f"my-checkins-{member.handle}.csv",
+            buffer.getvalue().encode(),
+            "text/csv",
+            "Your check-ins",
+        )
+        return [Reply(f"Your {len(rows)} check-ins are attached.", attachments=(file,))]
+    if words:
+        raise UserError("mydata takes nothing, “export”, or “delete <id>”.")
+    if not rows:
+        return [Reply("You have no check-ins yet.")]
+    lines = [
+        f"#{c.id} {c.period_key} {c.prompt_id}: {c.answer_text[:80]}"
+        + (" (edited)" if c.edited_at else "")
+        for c in rows[:20]
+    ]
+    more = f"\n…and {len(rows) - 20} more (mydata export)." if len(rows) > 20 else ""
+    return [Reply("Your check-ins, newest first:", quoted="\n".join(lines) + more)]
+
+
+async def _digest(ctx: CommandContext, args: str) -> list[Reply]:
+    if not Role(ctx.member.role).is_staff:
+        raise UserError(
+            "Digests are for the backbone team, since they show everyone's "
+            "answers. You can see your own with “mydata”."
+        )
+    words = args.split()
+    organisation = None
+    if words:
+        slugs = set((await ctx.session.scalars(select(m.Organisation.slug))).all())
+        if words[-1] in slugs:
+            organisation = words.pop()
+    meta = await ctx.session.get(m.Alliance, 1)
+    zone = ZoneInfo(meta.default_timezone if meta else "UTC")
+    period = parse_digest_period(" ".join(words), ctx.now.astimezone(zone).date())
+    digest = await compute_digest(ctx.session, period, organisation)
+    return [Reply(render_text(digest), title=f"Digest {period.key}")]
+
+
+async def _campaign(ctx: CommandContext, args: str) -> list[Reply]:
+    if ctx.member.role != Role.ADMIN.value:
+        raise UserError(
+            "Campaign commands are for the alliance's admins. Ask one of them to "
+            "pause or change a campaign."
+        )
+    words = args.split()
+    action = words[0].lower() if words else "list"
+    if action == "list":
+        return [Reply(await _campaign_list(ctx.session))]
+    if action not in ("pause", "resume", "preview") or len(words) != 2:
+        raise UserError(
+            "Use: campaign list | campaign pause <key> | campaign resume <key> | "
+            "campaign preview <key>."
+        )
+    campaign = await ctx.session.scalar(select(m.Campaign).where(m.Campaign.key == words[1]))
+    if campaign is None or not campaign.active:
+        keys = ", ".join(
+            (await ctx.session.scalars(select(m.Campaign.key).where(m.Campaign.active))).all()
+        )
+        raise UserError(f"There is no campaign “{words[1]}”. The campaigns are: {keys}.")
+    if action == "preview":
+        return [Reply(await _preview(ctx, campaign))]
+    campaign.paused = action == "pause"
+    state = (
+        "paused: no prompt goes out until it is resumed"
+        if campaign.paused
+        else "running again from its next scheduled time"
+    )
+    return [Reply(f"Campaign “{campaign.name}” is {state}.", private=False)]
+
+
+async def _campaign_list(s: AsyncSession) -> str:
+    rows = (
+        await s.scalars(select(m.Campaign).where(m.Campaign.active).order_by(m.Campaign.key))
+    ).all()
+    lines = [
+        f"{c.key}: {c.name} — {c.schedule} ({c.timezone or 'member time'}), "
+        f"{'PAUSED' if c.paused else 'running'}"
+        for c in rows
+    ]
+    return "Campaigns:\n" + "\n".join(lines) if lines else "No campaigns are defined."
+
+
+async def _preview(ctx: CommandContext, campaign: m.Campaign) -> str:
+    spec = parse_cron(campaign.schedule)
+    lines = [f"Next sends of “{campaign.name}” ({campaign.schedule}):"]
+    for zone in sorted(await ctx.planner.zones(campaign)):
+        fire = spec.next_after(ctx.now, ZoneInfo(zone))
+        count = await ctx.session.scalar(
+            select(func.count())
+            .select_from(m.Member)
+            .where(
+                *ctx.planner.audience(campaign),
+                *([] if campaign.timezone else [m.Member.timezone == zone]),
+            )
+        )
+        when = fire.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M") if fire else "never"
+        utc = fire.strftime("%H:%M UTC") if fire else ""
+        lines.append(f"  {zone}: {when} ({utc}) to {count} member(s)")
+    if campaign.paused:
+        lines.append("The campaign is paused: nothing will go out until it is resumed.")
+    return "\n".join(lines)
+
+
+_COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = {
+    "help": _help,
+    "alliance-help": _help,
+    "start": _help,
+    "checkin": _checkin,
+    "skip": _skip,
+    "mydata": _mydata,
+    "digest": _digest,
+    "campaign": _campaign,
+}
+
+__all__ = ["CommandContext", "help_text", "run_command", "Any"]

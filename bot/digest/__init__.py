@@ -1,0 +1,1 @@
+"""Digests for backbone staff: computed once with SQL aggregates, rendered per platform."""

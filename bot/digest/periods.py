@@ -1,0 +1,69 @@
+"""Digest periods as people type them: ``this week``, ``last month``, ``2026-10``, ``2026-Q3``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.domain.errors import UserError
+from bot.domain.periods import Period
+from bot.domain.values import PeriodKind
+
+_RELATIVE = {
+    "week": PeriodKind.WEEK,
+    "month": PeriodKind.MONTH,
+    "quarter": PeriodKind.QUARTER,
+    "day": PeriodKind.DAY,
+    "today": PeriodKind.DAY,
+}
+_MONTH_NAMES = {
+    name: i
+    for i, name in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+}
+_MONTH_NAMES.update({name[:3]: i for name, i in list(_MONTH_NAMES.items())})
+
+
+def parse_digest_period(text: str, today: date) -> Period:
+    """Read a period forgivingly; UserError lists what can be written."""
+    words = re.sub(r"[\s_]+", " ", text.strip().lower())
+    if not words or words in ("this week", "week", "current week"):
+        return Period.containing(today, PeriodKind.WEEK)
+    match = re.fullmatch(
+        r"(this|current|last|previous|past)? ?(week|month|quarter|day|today)", words
+    )
+    if match:
+        kind = _RELATIVE[match.group(2)]
+        period = Period.containing(today, kind)
+        return period.previous() if match.group(1) in ("last", "previous", "past") else period
+    if words == "yesterday":
+        return Period.containing(today, PeriodKind.DAY).previous()
+    match = re.fullmatch(r"([a-z]+) (\d{4})", words)
+    if match and match.group(1) in _MONTH_NAMES:
+        return Period(PeriodKind.MONTH, date(int(match.group(2)), _MONTH_NAMES[match.group(1)], 1))
+    match = re.fullmatch(r"q([1-4]) (\d{4})", words)
+    if match:
+        return Period.parse_key(f"{match.group(2)}-Q{match.group(1)}")
+    try:
+        return Period.parse_key(words.upper() if "q" in words or "w" in words else words)
+    except UserError:
+        raise UserError(
+            f"I could not read the period “{text.strip()}”. Try “this week”, “last week”, "
+            "“last month”, a month like 2026-10 or “october 2026”, a quarter like 2026-Q3, "
+            "or a week like 2026-W44."
+        ) from None

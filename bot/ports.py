@@ -1,0 +1,126 @@
+"""The platform boundary: what the core asks of every adapter, and what adapters may raise.
+
+An adapter implements :class:`ChatPort` and turns platform payloads into :mod:`bot.events`;
+the core never sees a payload and never imports a platform library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class DestinationKind(StrEnum):
+    PERSON = "person"
+    """A direct message to one member; ``target`` is their platform user id."""
+    CHANNEL = "channel"
+    """A channel or room; ``target`` is its platform id."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    kind: DestinationKind
+    target: str
+    thread: str | None = None
+    """Post inside this thread (the platform reference of its first message)."""
+
+
+@dataclass(frozen=True)
+class ChoiceOption:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to post. ``text`` is plain text: adapters escape it for their markup.
+
+    ``quoted`` is member text echoed back; adapters must neutralise mentions in it.
+    """
+
+    text: str
+    title: str = ""
+    quoted: str = ""
+    kind: str = "message"
+    """prompt, reminder, digest or message."""
+    choices: tuple[ChoiceOption, ...] = ()
+    answer_kind: str = ""
+    """The expected answer type (text/number/choice/scale) when the message is a prompt."""
+    delivery_id: int | None = None
+    idempotency_key: str | None = None
+    """Stable per delivery: a retried send must not post twice where the platform allows it."""
+    private: bool = False
+    """Only the recipient should see it (an ephemeral reply where the platform has one)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the platform calls the message we posted, to match replies and threads to it."""
+
+    message_ref: str
+    thread_ref: str | None = None
+    address: str = ""
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to an inbound event, posted where the event came from."""
+
+    text: str
+    quoted: str = ""
+    private: bool = True
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    title: str = ""
+
+
+class PlatformError(Exception):
+    """A send failed for a reason that may pass: retried with backoff."""
+
+
+class RateLimited(PlatformError):
+    """The platform said “slow down”; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "rate limited") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Rejected(Exception):
+    """The platform refused the send for good (unknown user, no access): not retried."""
+
+
+@runtime_checkable
+class ChatPort(Protocol):
+    """One platform, as the core sees it."""
+
+    @property
+    def platform(self) -> str: ...
+
+    async def send(self, to: Destination, message: Outgoing) -> Sent:
+        """Post ``message``; raise RateLimited/PlatformError (retry) or Rejected (give up)."""
+        ...
+
+    async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
+        """Post a file (a chart, an export)."""
+        ...
+
+    async def mark_answered(self, sent: Sent, to: Destination, summary: str) -> None:
+        """Show on the prompt message that it was answered, where the platform can."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware UTC datetime."""
+        ...

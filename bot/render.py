@@ -1,0 +1,205 @@
+"""What a delivery says and where it goes: the prompt in the member's language and platform."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.periods import Period
+from bot.domain.prompts import PromptDef, pick
+from bot.domain.values import AnswerType, DeliveryKind
+from bot.i18n import t
+from bot.ports import ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
+from bot.storage import models as m
+from bot.storage.records import CheckIn, Delivery
+
+
+@dataclass
+class MemberInfo:
+    handle: str
+    display_name: str
+    locale: str
+    organisation: str
+    identities: dict[str, str]
+
+
+@dataclass
+class BatchContext:
+    prompts: dict[str, PromptDef] = field(default_factory=dict)
+    members: dict[int, MemberInfo] = field(default_factory=dict)
+    campaigns: dict[int, tuple[str, int | None, int]] = field(default_factory=dict)
+    measures: dict[int, str] = field(default_factory=dict)
+    channels: dict[tuple[int, str], str] = field(default_factory=dict)
+    answered_parents: set[int] = field(default_factory=set)
+    preference: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Plan:
+    platform: str
+    destination: Destination
+    message: Outgoing
+    remind_after: int | None = None
+
+
+async def load_prompts(s: AsyncSession) -> dict[str, PromptDef]:
+    rows = (await s.scalars(select(m.Prompt))).all()
+    return {row.id: PromptDef.model_validate(row.definition) for row in rows}
+
+
+def prompt_message(
+    prompt: PromptDef, *, locale: str, organisation: str, period_key: str, unit: str = ""
+) -> tuple[str, tuple[ChoiceOption, ...]]:
+    """The question as the member reads it, and the options to pick from."""
+    period = Period.parse_key(period_key).label(locale) if period_key else ""
+    unit_text = pick(prompt.unit, locale) if prompt.unit else unit
+    text = prompt.render(locale, organisation=organisation, period=period, unit=unit_text)
+    choices: tuple[ChoiceOption, ...] = ()
+    if prompt.answer is AnswerType.CHOICE:
+        choices = tuple(ChoiceOption(c.key, pick(c.label, locale)) for c in prompt.choices)
+    elif prompt.answer is AnswerType.SCALE and prompt.scale is not None:
+        low = pick(prompt.scale.low, locale) if prompt.scale.low else ""
+        high = pick(prompt.scale.high, locale) if prompt.scale.high else ""
+        options = []
+        for value in range(prompt.scale.min, prompt.scale.max + 1):
+            label = str(value)
+            if value == prompt.scale.min and low:
+                label += f" ({low})"
+            elif value == prompt.scale.max and high:
+                label += f" ({high})"
+            options.append(ChoiceOption(str(value), label))
+        choices = tuple(options)
+    return text, choices
+
+
+class Renderer:
+    async def context(
+        self, s: AsyncSession, rows: Sequence[Delivery], preference: Sequence[str]
+    ) -> BatchContext:
+        ctx = BatchContext(preference=list(preference))
+        ctx.prompts = await load_prompts(s)
+        member_ids = {r.member_id for r in rows if r.member_id is not None}
+        if member_ids:
+            for mid, handle, name, locale, org in (
+                await s.execute(
+                    select(
+                        m.Member.id,
+                        m.Member.handle,
+                        m.Member.display_name,
+                        m.Member.locale,
+                        m.Organisation.name,
+                    )
+                    .join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
+                    .where(m.Member.id.in_(member_ids))
+                )
+            ).all():
+                ctx.members[mid] = MemberInfo(handle, name, locale, org, {})
+            for mid, platform, external in (
+                await s.execute(
+                    select(m.Identity.member_id, m.Identity.platform, m.Identity.external_id).where(
+                        m.Identity.member_id.in_(member_ids)
+                    )
+                )
+            ).all():
+                ctx.members[mid].identities[platform] = external
+        campaign_ids = {r.campaign_id for r in rows if r.campaign_id is not None}
+        for cid, name, after, most in (
+            await s.execute(
+                select(
+                    m.Campaign.id,
+                    m.Campaign.name,
+                    m.Campaign.reminder_after_minutes,
+                    m.Campaign.reminder_max,
+                ).where(m.Campaign.id.in_(campaign_ids))
+            )
+        ).all():
+            ctx.campaigns[cid] = (name, after, most)
+        measure_ids = {r.measure_id for r in rows if r.measure_id is not None}
+        for mid, unit in (
+            await s.execute(
+                select(m.Measure.id, m.Measure.unit).where(m.Measure.id.in_(measure_ids))
+            )
+        ).all():
+            ctx.measures[mid] = unit
+        channel_ids = {r.channel_id for r in rows if r.channel_id is not None}
+        for cid, platform, address in (
+            await s.execute(
+                select(
+                    m.ChannelAddress.channel_id, m.ChannelAddress.platform, m.ChannelAddress.address
+                ).where(m.ChannelAddress.channel_id.in_(channel_ids))
+            )
+        ).all():
+            ctx.channels[(cid, platform)] = address
+        parents = {r.parent_id for r in rows if r.parent_id is not None}
+        if parents:
+            ctx.answered_parents = {
+                d
+                for d in (
+                    await s.scalars(
+                        select(CheckIn.delivery_id).where(CheckIn.delivery_id.in_(parents))
+                    )
+                ).all()
+                if d is not None
+            }
+        return ctx
+
+    def plan(self, row: Delivery, ctx: BatchContext) -> Plan | None:
+        """Where and what to send; None when it no longer needs sending (already answered)."""
+        if row.kind == DeliveryKind.REMINDER.value and row.parent_id in ctx.answered_parents:
+            return None
+        campaign = ctx.campaigns.get(row.campaign_id or -1)
+        if row.member_id is not None:
+            member = ctx.members[row.member_id]
+            platform = row.platform or next(
+                (p for p in ctx.preference if p in member.identities), None
+            )
+            if platform is None or platform not in member.identities:
+                raise Rejected(
+                    f"member {member.handle} has no account on a running platform "
+                    f"({', '.join(ctx.preference) or 'none'})"
+                )
+            destination = Destination(
+                DestinationKind.PERSON, member.identities[platform], thread=row.thread_ref
+            )
+            locale, organisation = row.locale or member.locale, member.organisation
+        else:
+            platform = row.platform or ""
+            address = ctx.channels.get((row.channel_id or -1, platform))
+            if address is None:
+                raise Rejected(f"channel {row.channel_id} has no {platform} address")
+            destination = Destination(DestinationKind.CHANNEL, address, thread=row.thread_ref)
+            locale, organisation = row.locale, ""
+        if row.kind == DeliveryKind.DIGEST.value:
+            payload = row.payload or {}
+            return Plan(
+                platform,
+                destination,
+                Outgoing(
+                    text=str(payload.get("text", "")),
+                    title=str(payload.get("title", "")),
+                    kind=row.kind,
+                    idempotency_key=row.dedupe_key,
+                ),
+            )
+        prompt = ctx.prompts[row.prompt_id or ""]
+        unit = ctx.measures.get(row.measure_id or -1, "")
+        text, choices = prompt_message(
+            prompt, locale=locale, organisation=organisation, period_key=row.period_key, unit=unit
+        )
+        if row.kind == DeliveryKind.REMINDER.value:
+            text = f"{t('reminder', locale)}\n{text}"
+        title = t("prompt_title", locale, campaign=campaign[0]) if campaign else ""
+        message = Outgoing(
+            text=text,
+            title=title,
+            choices=choices,
+            kind=row.kind,
+            answer_kind=prompt.answer.value,
+            delivery_id=row.parent_id or row.id,
+            idempotency_key=row.dedupe_key,
+        )
+        remind_after = campaign[1] if campaign and campaign[2] else None
+        return Plan(platform, destination, message, remind_after)

@@ -1,0 +1,160 @@
+"""The core's lifecycle: database, planner, dispatcher, service and scheduler, given the ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.alliance.apply import LoadReport, load_alliance
+from bot.alliance.validate import validate_file
+from bot.delivery import Dispatcher, RetryPolicy
+from bot.domain.errors import UserError
+from bot.events import InboundEvent
+from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, Sent
+from bot.render import Renderer
+from bot.scheduling.planner import Planner
+from bot.scheduling.scheduler import Scheduler
+from bot.service import Answered, Service
+from bot.storage.database import Database
+from bot.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Start it, hand it events, stop it; ``real_time=False`` lets tests move a ManualClock."""
+
+    def __init__(
+        self,
+        database_url: str,
+        clock: Clock,
+        ports: Mapping[str, ChatPort],
+        *,
+        preference: Sequence[str] | None = None,
+        alliance_file: Path | None = None,
+        real_time: bool = True,
+        retry: RetryPolicy | None = None,
+        send_concurrency: int = 32,
+    ) -> None:
+        self.db = Database(database_url)
+        self.clock = clock
+        self.ports = dict(ports)
+        self.alliance_file = alliance_file
+        self.real_time = real_time
+        self.tasks = TaskGroup("runtime")
+        self._stop = asyncio.Event()
+        self.dispatcher = Dispatcher(
+            self.db,
+            clock,
+            self.ports,
+            Renderer(),
+            preference=preference or list(self.ports),
+            retry=retry,
+            concurrency=send_concurrency,
+        )
+        self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
+        self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
+        self.scheduler = Scheduler(self.planner)
+        self.started = False
+        self.load_report: LoadReport | None = None
+
+    async def __aenter__(self) -> Runtime:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self.db.upgrade()
+        if self.alliance_file is not None:
+            await self.load(self.alliance_file)
+        await self.planner.tick()
+        self.tasks.spawn(self.dispatcher.run(self._stop), "dispatcher")
+        if self.real_time:
+            self.scheduler.start()
+            await self.scheduler.rebuild()
+        self.started = True
+        log.info(
+            "alliance-bot started on %s with %s",
+            self.db.describe(),
+            ", ".join(self.ports) or "no platform",
+        )
+
+    async def load(self, path: Path) -> LoadReport:
+        alliance, problems = await asyncio.to_thread(validate_file, path)
+        if alliance is None:
+            raise UserError(f"{path} has {len(problems)} problem(s); first: {problems[0]}")
+        text = await asyncio.to_thread(path.read_text, "utf-8")
+        self.load_report = await load_alliance(self.db, alliance, text)
+        if self.started and self.real_time:
+            await self.scheduler.rebuild()
+        return self.load_report
+
+    async def stop(self) -> None:
+        """Stop taking new work, send what is already due, then close everything."""
+        self.scheduler.shutdown()
+        self._stop.set()
+        self.dispatcher.wake()
+        try:
+            await asyncio.wait_for(self.tasks.wait(), timeout=30)
+            if self.started:
+                await asyncio.wait_for(self.dispatcher.drain(), timeout=30)
+        except TimeoutError:
+            log.warning("background work did not finish within 30 s; it stays in the outbox")
+            await self.tasks.cancel()
+        await self.db.dispose()
+        self.started = False
+
+    async def handle(self, event: InboundEvent) -> list[Reply]:
+        replies = await self.service.handle(event)
+        self.dispatcher.wake()
+        return replies
+
+    async def settle(self) -> None:
+        """Handle everything due by the clock's now: runs, reminders and sends."""
+        await self.planner.tick()
+        await self.dispatcher.drain()
+        await self.tasks_idle()
+
+    async def advance(self, to: datetime) -> None:
+        """For a ManualClock: move time to ``to`` and handle everything that fell due."""
+        setter = getattr(self.clock, "set", None)
+        if setter is None:
+            raise TypeError("advance() needs a clock that can be set (ManualClock)")
+        setter(to)
+        await self.settle()
+
+    def pump(self, every_seconds: float = 0.5) -> None:
+        """Without APScheduler (a fast demo clock): look for due work every so often."""
+
+        async def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    await self.planner.tick()
+                except Exception:
+                    log.exception("the planner failed a pass; trying again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=every_seconds)
+
+        self.tasks.spawn(loop(), "pump")
+
+    async def tasks_idle(self) -> None:
+        await asyncio.sleep(0)
+
+    def _answered(self, item: Answered, platform: str) -> None:
+        port = self.ports.get(platform)
+        if port is None or item.message_ref is None:
+            return
+        sent = Sent(item.message_ref, address=item.address)
+        kind = DestinationKind.CHANNEL if item.in_channel else DestinationKind.PERSON
+        destination = Destination(kind, item.address)
+        self.tasks.spawn(port.mark_answered(sent, destination, item.summary), "mark-answered")
