@@ -14,6 +14,7 @@ from bot.checkins import delivery_by_ref, latest_open, record_answer
 from bot.commands import CommandContext, run_command
 from bot.domain.answers import Answer
 from bot.domain.errors import UserError
+from bot.domain.prompts import PromptDef
 from bot.domain.values import DeliveryStatus
 from bot.events import (
     ChoicePicked,
@@ -61,6 +62,7 @@ class Service:
         self.clock = clock
         self.planner = planner
         self.on_answered = on_answered
+        self._prompts: dict[str, PromptDef] = {}
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
         """Decide what ``event`` means; a replayed event id changes nothing and says nothing."""
@@ -97,6 +99,15 @@ class Service:
             for item in answered:
                 self.on_answered(item, event.platform)
         return replies
+
+    async def prompt(self, s: AsyncSession, prompt_id: str) -> PromptDef:
+        """Prompt definitions change only when an alliance file is loaded: cache them."""
+        if prompt_id not in self._prompts:
+            self._prompts = await load_prompts(s)
+        return self._prompts[prompt_id]
+
+    def forget_prompts(self) -> None:
+        self._prompts = {}
 
     async def display_name(self, platform: str, external_id: str) -> str | None:
         """Whose account this is, or None for a stranger (adapters use it to greet or decline)."""
@@ -217,8 +228,7 @@ class Service:
             )
         if delivery.status == DeliveryStatus.SKIPPED.value and delivery.member_id == member.id:
             delivery.status = DeliveryStatus.SENT.value
-        prompts = await load_prompts(s)
-        prompt = prompts[delivery.prompt_id or ""]
+        prompt = await self.prompt(s, delivery.prompt_id or "")
         recorded = await record_answer(
             s,
             delivery=delivery,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +38,8 @@ class Received:
 class Harness(Protocol):
     runtime: Runtime
     clock: ManualClock
+
+    async def run_until(self, moment: datetime, step: timedelta = ...) -> None: ...
 
     def inbox(self, member: str) -> list[Received]: ...
 
@@ -84,11 +86,11 @@ ALLIANCE = textwrap.dedent("""\
 class ConsoleHarness:
     """Drives the console adapter: its line translation in, its port's messages out."""
 
-    def __init__(self, tmp_path: Path, url: str, start: datetime,
-                 alliance: str = ALLIANCE) -> None:
+    def __init__(self, tmp_path: Path, url: str, start: datetime, alliance: str = ALLIANCE) -> None:
         self.tmp_path = tmp_path
         self.url = url
         self.clock = ManualClock(start)
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.file = tmp_path / "alliance.yaml"
         self.file.write_text(alliance, encoding="utf-8")
         self.port = ConsolePort(self.clock, files_dir=tmp_path / "files")
@@ -96,14 +98,28 @@ class ConsoleHarness:
 
     def new_runtime(self, port: ChatPort | None = None) -> Runtime:
         """A runtime on the same database and clock (a restart)."""
-        self.runtime = Runtime(self.url, self.clock, {"console": port or self.port},
-                               alliance_file=self.file, real_time=False,
-                               retry=RetryPolicy(max_attempts=4, base_seconds=60))
+        self.runtime = Runtime(
+            self.url,
+            self.clock,
+            {"console": port or self.port},
+            alliance_file=self.file,
+            real_time=False,
+            retry=RetryPolicy(max_attempts=4, base_seconds=60),
+        )
         return self.runtime
 
+    async def run_until(self, moment: datetime, step: timedelta = timedelta(hours=1)) -> None:
+        """Let time pass in steps, as a running bot would see it."""
+        while self.clock.now() + step <= moment:
+            await self.runtime.advance(self.clock.now() + step)
+        await self.runtime.advance(moment)
+
     def inbox(self, member: str) -> list[Received]:
-        return [Received(m.ref, m.text, tuple(c.label for c in m.choices), m.kind)
-                for m in self.port.messages if m.to == member]
+        return [
+            Received(m.ref, m.text, tuple(c.label for c in m.choices), m.kind)
+            for m in self.port.messages
+            if m.to == member
+        ]
 
     async def _send(self, member: str, line: str) -> list[str]:
         event = parse_line(line, member, self.clock.now())

@@ -18,8 +18,9 @@ ZONES = {"berta": "Europe/Berlin", "nina": "America/New_York", "sam": "Australia
 
 
 @pytest.fixture(params=["console"])
-async def harness(request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
-                  ) -> AsyncIterator[Harness]:
+async def harness(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
+) -> AsyncIterator[Harness]:
     h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
     await h.runtime.start()
     try:
@@ -128,7 +129,8 @@ async def test_a_reminder_reaches_only_non_responders(harness: Harness) -> None:
 
 
 async def test_the_bot_stopped_across_a_due_time_catches_up_once(
-        tmp_path: Path, sqlite_url: str) -> None:
+    tmp_path: Path, sqlite_url: str
+) -> None:
     h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
     await h.runtime.start()
     await h.runtime.advance(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
