@@ -77,6 +77,10 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         fail(str(exc))
     except (OSError, ConnectionError) as exc:
         fail(f"I could not reach the database or a file: {exc}.")
+    except Exception as exc:
+        log.debug("unexpected failure", exc_info=True)
+        fail(f"Something unexpected went wrong ({type(exc).__name__}: {str(exc)[:300]}). "
+             "Run again with --verbose for the details.")
     raise AssertionError("unreachable")
 
 

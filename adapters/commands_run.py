@@ -18,7 +18,7 @@ from adapters.console.app import ConsoleApp, stdin_lines
 from adapters.console.port import ConsolePort
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
-from bot.clock import FastClock, ManualClock, SystemClock
+from bot.clock import ManualClock, SystemClock
 from bot.ports import ChatPort, Clock
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -43,7 +43,8 @@ def printer() -> Printer:
     return Printer()
 
 
-async def serve(runtime: Runtime, console: ConsoleApp | None) -> None:
+async def serve(runtime: Runtime, console: ConsoleApp | None, *,
+                speed: float | None = None) -> None:
     """Run until Ctrl-C, SIGTERM or the end of console input; then flush and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,6 +52,8 @@ async def serve(runtime: Runtime, console: ConsoleApp | None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with runtime:
+        if speed is not None and isinstance(runtime.clock, ManualClock):
+            runtime.fast_forward(runtime.clock, speed)
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
         if console is not None:
             waiters.append(asyncio.ensure_future(console.run(stdin_lines())))
@@ -158,13 +161,7 @@ def demo(
     begin = (
         start.replace(tzinfo=UTC) if start and start.tzinfo is None else start
     ) or datetime.now(UTC)
-    clock: Clock
-    if manual_clock:
-        clock = ManualClock(begin)
-    elif speed != 1.0 or start is not None:
-        clock = FastClock(begin, speed)
-    else:
-        clock = SystemClock()
+    clock: Clock = ManualClock(begin) if manual_clock or speed != 1.0 or start else SystemClock()
     demo_db = ctx.settings.data_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
@@ -174,15 +171,10 @@ def demo(
     port = ConsolePort(clock, echo=out.print, files_dir=ctx.settings.data_dir / "files")
     real_time = isinstance(clock, SystemClock)
     runtime = Runtime(url, clock, {"console": port}, real_time=real_time)
-    console = ConsoleApp(runtime, port, out.print, me=me)
+    console = ConsoleApp(runtime, port, out.print, me=me, speed=speed)
     out.print(
         f"Demo alliance loaded into {url}. A demo campaign sends a prompt every minute "
         "for three minutes; reminders follow after two."
     )
 
-    async def main() -> None:
-        if not real_time and not manual_clock:
-            runtime.pump()
-        await serve(runtime, console)
-
-    run_async(main)
+    run_async(lambda: serve(runtime, console, speed=None if manual_clock else speed))

@@ -1,8 +1,7 @@
-"""Clocks: the system's, one tests move by hand, and a fast one for demonstrations."""
+"""Clocks: the system's, and one that tests and demonstrations move by hand."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -29,15 +28,3 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self.set(self._now + delta)
-
-
-class FastClock:
-    """Runs ``speed`` times faster than real time from ``start``: a week in minutes."""
-
-    def __init__(self, start: datetime, speed: float) -> None:
-        self._start = start.astimezone(UTC)
-        self._origin = time.monotonic()
-        self.speed = speed
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -258,7 +258,7 @@ async def _preview(ctx: CommandContext, campaign: m.Campaign) -> str:
             )
         )
         when = fire.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M") if fire else "never"
-        utc = fire.strftime("%H:%M UTC") if fire else ""
+        utc = fire.astimezone(UTC).strftime("%H:%M UTC") if fire else ""
         lines.append(f"  {zone}: {when} ({utc}) to {count} member(s)")
     if campaign.paused:
         lines.append("The campaign is paused: nothing will go out until it is resumed.")

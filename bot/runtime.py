@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.alliance.apply import LoadReport, load_alliance
 from bot.alliance.validate import validate_file
+from bot.clock import ManualClock
 from bot.delivery import Dispatcher, RetryPolicy
 from bot.domain.errors import UserError
 from bot.events import InboundEvent
@@ -134,19 +135,24 @@ class Runtime:
         setter(to)
         await self.settle()
 
-    def pump(self, every_seconds: float = 0.5) -> None:
-        """Without APScheduler (a fast demo clock): look for due work every so often."""
+    def fast_forward(self, clock: ManualClock, speed: float, step_seconds: float = 60.0) -> None:
+        """Demonstrations: move ``clock`` a step at a time, ``speed`` times faster than real.
+
+        Every step is handled in full (runs, reminders, sends) before the next, so nothing is
+        late or missed however fast the clock goes.
+        """
 
         async def loop() -> None:
+            step = timedelta(seconds=step_seconds)
             while not self._stop.is_set():
                 try:
-                    await self.planner.tick()
+                    await self.advance(clock.now() + step)
                 except Exception:
-                    log.exception("the planner failed a pass; trying again")
+                    log.exception("a fast-forward step failed; trying the next one")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=every_seconds)
+                    await asyncio.wait_for(self._stop.wait(), timeout=step_seconds / speed)
 
-        self.tasks.spawn(loop(), "pump")
+        self.tasks.spawn(loop(), "fast-forward")
 
     async def tasks_idle(self) -> None:
         await asyncio.sleep(0)

@@ -172,3 +172,14 @@ async def test_an_admin_pauses_a_campaign_and_no_prompt_goes_out(harness: Harnes
     await harness.command("ada", "campaign", "resume daily")
     arrivals = await run_hours(harness, 24)
     assert all(len(arrivals[name]) == 1 for name in ZONES)
+
+
+async def test_campaign_preview_shows_the_next_sends_per_time_zone(harness: Harness) -> None:
+    [text] = await harness.command("ada", "campaign", "preview daily")
+    assert "Australia/Sydney: Mon 23 Nov 09:00 (22:00 UTC) to 2 member(s)" in text
+    assert "Europe/Berlin: Sun 22 Nov 09:00 (08:00 UTC) to 1 member(s)" in text
+    assert "America/New_York: Sun 22 Nov 09:00 (14:00 UTC) to 1 member(s)" in text
+    listed = (await harness.command("ada", "campaign", "list"))[0]
+    assert "daily" in listed and "figures" in listed and "PAUSED" in listed
+    unknown = (await harness.command("ada", "campaign", "pause nope"))[0]
+    assert "no campaign “nope”" in unknown and "daily" in unknown

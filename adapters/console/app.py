@@ -31,10 +31,10 @@ async def stdin_lines() -> AsyncIterator[str]:
 
 
 class ConsoleApp:
-    def __init__(
-        self, runtime: Runtime, port: ConsolePort, out: Callable[[str], None], me: str = ""
-    ) -> None:
+    def __init__(self, runtime: Runtime, port: ConsolePort, out: Callable[[str], None],
+                 me: str = "", speed: float = 1.0) -> None:
         self.runtime = runtime
+        self.speed = speed
         self.port = port
         self.out = out
         self.me = me
@@ -102,12 +102,16 @@ class ConsoleApp:
             await self.runtime.settle()
         elif directive.name == "advance":
             clock = self.runtime.clock
-            if not isinstance(clock, ManualClock):
+            if not isinstance(clock, ManualClock) or self.speed != 1.0:
                 self.out("! advance needs the manual clock (demo --manual-clock); use wait.")
             else:
                 await self.runtime.advance(clock.now() + timedelta(seconds=directive.seconds))
         elif directive.name == "wait":
-            speed = float(getattr(self.runtime.clock, "speed", 1.0))
-            await asyncio.sleep(directive.seconds / speed)
+            if self.speed != 1.0:  # a fast clock: wait until it has moved that far
+                target = self.runtime.clock.now() + timedelta(seconds=directive.seconds)
+                while self.runtime.clock.now() < target:
+                    await asyncio.sleep(0.05)
+            else:
+                await asyncio.sleep(directive.seconds)
             await self.runtime.settle()
         return True

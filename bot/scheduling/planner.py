@@ -8,6 +8,7 @@ the campaign's catch-up window are recorded as missed, never silently dropped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -43,6 +44,7 @@ class Planner:
         self.platforms = list(platforms)
         self.on_work = on_work
         self._holidays: dict[str, Any] = {}
+        self._lock = asyncio.Lock()
 
     # --- zones --------------------------------------------------------------------------------
 
@@ -106,6 +108,11 @@ class Planner:
         return created
 
     async def advance(self, campaign: m.Campaign, zone: str, now: datetime) -> int:
+        """Handle one campaign's runs in one zone up to ``now``; never two passes at once."""
+        async with self._lock:
+            return await self._advance(campaign, zone, now)
+
+    async def _advance(self, campaign: m.Campaign, zone: str, now: datetime) -> int:
         spec = parse_cron(campaign.schedule)
         tz = ZoneInfo(zone)
         created = 0
@@ -309,6 +316,10 @@ class Planner:
 
     async def remind(self, now: datetime) -> int:
         """Queue a reminder for each sent prompt whose member has not answered in time."""
+        async with self._lock:
+            return await self._remind(now)
+
+    async def _remind(self, now: datetime) -> int:
         answered = exists().where(
             CheckIn.delivery_id == Delivery.id, CheckIn.member_id == Delivery.member_id
         )
