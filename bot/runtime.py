@@ -13,6 +13,7 @@ from bot.alliance.apply import LoadReport, load_alliance
 from bot.alliance.validate import validate_file
 from bot.clock import ManualClock
 from bot.delivery import Dispatcher, RetryPolicy
+from bot.directory import Directory
 from bot.domain.errors import UserError
 from bot.events import InboundEvent
 from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, Sent
@@ -60,6 +61,7 @@ class Runtime:
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
         self.scheduler = Scheduler(self.planner)
+        self.directory = Directory(self.db, clock, self.planner)
         self.started = False
         self.load_report: LoadReport | None = None
 

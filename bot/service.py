@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkins import delivery_by_ref, latest_open, record_answer
 from bot.commands import CommandContext, run_command
+from bot.directory import member_by_account
 from bot.domain.answers import Answer
 from bot.domain.errors import UserError
 from bot.domain.prompts import PromptDef
@@ -109,37 +110,8 @@ class Service:
     def forget_prompts(self) -> None:
         self._prompts = {}
 
-    async def display_name(self, platform: str, external_id: str) -> str | None:
-        """Whose account this is, or None for a stranger (adapters use it to greet or decline)."""
-        async with self.db.session() as s:
-            member = await self.member_for_id(s, platform, external_id)
-            return None if member is None else f"{member.display_name} ({member.role})"
-
-    async def member_for_id(
-        self, s: AsyncSession, platform: str, external_id: str
-    ) -> m.Member | None:
-        return await s.scalar(
-            select(m.Member)
-            .join(m.Identity, m.Identity.member_id == m.Member.id)
-            .where(
-                m.Identity.platform == platform,
-                m.Identity.external_id == external_id,
-                m.Member.active,
-            )
-        )
-
-    async def first_admin(self, platform: str) -> str | None:
-        async with self.db.session() as s:
-            return await s.scalar(
-                select(m.Identity.external_id)
-                .join(m.Member, m.Member.id == m.Identity.member_id)
-                .where(m.Identity.platform == platform, m.Member.active, m.Member.role == "admin")
-                .order_by(m.Member.id)
-                .limit(1)
-            )
-
     async def member_for(self, s: AsyncSession, event: Event) -> m.Member | None:
-        return await self.member_for_id(s, event.platform, event.sender)
+        return await member_by_account(s, event.platform, event.sender)
 
     async def _decide(
         self, s: AsyncSession, event: InboundEvent, answered: list[Answered]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from bot.storage.database import Database
+from tests.harness import ALLIANCE, Harness
+from tests.harnesses import discover
 from tests.pgserver import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +51,32 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if server is None:
         pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
     return server.create_database(f"t{os.getpid()}_{next(_db_counter)}")
+
+
+HARNESSES = discover()
+HarnessFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+async def make_harness(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
+) -> AsyncIterator[HarnessFactory]:
+    """Builds and starts a harness of each adapter; the behavioural suite runs over all."""
+    made: list[Harness] = []
+
+    async def make(start: datetime, alliance: str = ALLIANCE) -> Harness:
+        factory = HARNESSES[request.param]
+        harness: Harness = await factory.create(request, tmp_path, sqlite_url, start, alliance)
+        await harness.runtime.start()
+        made.append(harness)
+        return harness
+
+    try:
+        yield make
+    finally:
+        for harness in made:
+            await harness.runtime.stop()
+            await harness.stop()
 
 
 @pytest.fixture

@@ -6,18 +6,13 @@ then run over every adapter.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
-from adapters.console.port import ConsolePort
-from adapters.console.translate import parse_line
 from bot.clock import ManualClock
-from bot.delivery import RetryPolicy
-from bot.events import InboundEvent
-from bot.ports import ChatPort
 from bot.runtime import Runtime
 
 
@@ -36,8 +31,18 @@ class Received:
 
 
 class Harness(Protocol):
+    """What every adapter's harness offers the behavioural suite.
+
+    Its class has ``name`` and an async classmethod
+    ``create(request, tmp_path, database_url, start, alliance) -> Harness``; the alliance text
+    gives every member a console, Slack and Matrix account (see ``with_accounts``).
+    """
+
+    name: str
     runtime: Runtime
     clock: ManualClock
+
+    async def stop(self) -> None: ...
 
     async def run_until(self, moment: datetime, step: timedelta = ...) -> None: ...
 
@@ -50,7 +55,7 @@ class Harness(Protocol):
     async def command(self, member: str, name: str, args: str = "") -> list[str]: ...
 
 
-ALLIANCE = textwrap.dedent("""\
+ALLIANCE_TEMPLATE = textwrap.dedent("""\
     alliance: {name: Test Alliance, default_timezone: Europe/Berlin}
     organisations:
       - {slug: berlin-lib, name: Berlin Lib, kind: library, country: DE, timezone: Europe/Berlin}
@@ -58,12 +63,12 @@ ALLIANCE = textwrap.dedent("""\
       - {slug: syd-lib, name: Sydney Lib, kind: library, country: AU, timezone: Australia/Sydney}
       - {slug: backbone, name: Backbone, kind: backbone, country: DE, timezone: Europe/Berlin}
     members:
-      - {id: berta, name: Berta, organisation: berlin-lib, reporting: true}
-      - {id: nina, name: Nina, organisation: ny-ngo, reporting: true}
-      - {id: sam, name: Sam, organisation: syd-lib, reporting: true}
-      - {id: sid, name: Sid, organisation: syd-lib}
-      - {id: bo, name: Bo, organisation: backbone, role: backbone}
-      - {id: ada, name: Ada, organisation: backbone, role: admin}
+      - {id: berta, name: Berta, organisation: berlin-lib, reporting: true, <<berta>>}
+      - {id: nina, name: Nina, organisation: ny-ngo, reporting: true, <<nina>>}
+      - {id: sam, name: Sam, organisation: syd-lib, reporting: true, <<sam>>}
+      - {id: sid, name: Sid, organisation: syd-lib, <<sid>>}
+      - {id: bo, name: Bo, organisation: backbone, role: backbone, <<bo>>}
+      - {id: ada, name: Ada, organisation: backbone, role: admin, <<ada>>}
     measures:
       - {key: digital_skills_sessions, name: Digital-skills sessions, unit: sessions, target: 30}
     campaigns:
@@ -83,55 +88,23 @@ ALLIANCE = textwrap.dedent("""\
 """)
 
 
-class ConsoleHarness:
-    """Drives the console adapter: its line translation in, its port's messages out."""
+def slack_id(member: str) -> str:
+    """The Slack account (TEAM:USER) test alliances give a member."""
+    return f"T0TEST:U0{member.upper()}"
 
-    def __init__(self, tmp_path: Path, url: str, start: datetime, alliance: str = ALLIANCE) -> None:
-        self.tmp_path = tmp_path
-        self.url = url
-        self.clock = ManualClock(start)
-        tmp_path.mkdir(parents=True, exist_ok=True)
-        self.file = tmp_path / "alliance.yaml"
-        self.file.write_text(alliance, encoding="utf-8")
-        self.port = ConsolePort(self.clock, files_dir=tmp_path / "files")
-        self.runtime = self.new_runtime()
 
-    def new_runtime(self, port: ChatPort | None = None) -> Runtime:
-        """A runtime on the same database and clock (a restart)."""
-        self.runtime = Runtime(
-            self.url,
-            self.clock,
-            {"console": port or self.port},
-            alliance_file=self.file,
-            real_time=False,
-            retry=RetryPolicy(max_attempts=4, base_seconds=60),
-        )
-        return self.runtime
+def matrix_id(member: str) -> str:
+    """The Matrix account test alliances give a member (a real Synapse runs as localhost)."""
+    return f"@{member}:localhost"
 
-    async def run_until(self, moment: datetime, step: timedelta = timedelta(hours=1)) -> None:
-        """Let time pass in steps, as a running bot would see it."""
-        while self.clock.now() + step <= moment:
-            await self.runtime.advance(self.clock.now() + step)
-        await self.runtime.advance(moment)
 
-    def inbox(self, member: str) -> list[Received]:
-        return [
-            Received(m.ref, m.text, tuple(c.label for c in m.choices), m.kind)
-            for m in self.port.messages
-            if m.to == member
-        ]
+def with_accounts(alliance: str) -> str:
+    """Fill the <<name>> markers with each member's Slack and Matrix accounts."""
+    return re.sub(
+        r"<<([a-z0-9-]+)>>",
+        lambda m: f'slack: "{slack_id(m.group(1))}", matrix: "{matrix_id(m.group(1))}"',
+        alliance,
+    )
 
-    async def _send(self, member: str, line: str) -> list[str]:
-        event = parse_line(line, member, self.clock.now())
-        assert isinstance(event, InboundEvent)
-        replies = await self.runtime.handle(event)
-        return [r.text + ("\n" + r.quoted if r.quoted else "") for r in replies]
 
-    async def reply(self, member: str, ref: str, text: str) -> list[str]:
-        return await self._send(member, f"reply {ref} {text}")
-
-    async def pick(self, member: str, ref: str, choice: str) -> list[str]:
-        return await self._send(member, f"pick {ref} {choice}")
-
-    async def command(self, member: str, name: str, args: str = "") -> list[str]:
-        return await self._send(member, f"/{name} {args}".strip())
+ALLIANCE = with_accounts(ALLIANCE_TEMPLATE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,22 +10,17 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.storage.records import CheckIn, CheckInRevision, Delivery
-from tests.harness import ConsoleHarness, Harness
+from tests.conftest import HarnessFactory
+from tests.harness import Harness
+from tests.harnesses.console import ConsoleHarness
 
 SUNDAY = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 ZONES = {"berta": "Europe/Berlin", "nina": "America/New_York", "sam": "Australia/Sydney"}
 
 
-@pytest.fixture(params=["console"])
-async def harness(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
-) -> AsyncIterator[Harness]:
-    h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
-    await h.runtime.start()
-    try:
-        yield h
-    finally:
-        await h.runtime.stop()
+@pytest.fixture
+async def harness(make_harness: HarnessFactory) -> Harness:
+    return await make_harness(SUNDAY)
 
 
 async def run_hours(h: Harness, hours: int) -> dict[str, list[datetime]]:

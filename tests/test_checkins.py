@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from adapters.console.translate import parse_line
 from bot.events import InboundEvent
 from bot.storage.records import CheckIn, Delivery
-from tests.harness import ConsoleHarness
+from tests.harnesses.console import ConsoleHarness
 
 MONDAY_7 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 ALLIANCE = textwrap.dedent("""\

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.storage.records import Delivery
 from tests.conftest import EXAMPLE, REPO
-from tests.harness import ConsoleHarness
+from tests.harnesses.console import ConsoleHarness
 
 SCRIPT = """\
 as tom-peeters

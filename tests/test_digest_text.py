@@ -13,7 +13,7 @@ from bot.digest.compute import compute_digest
 from bot.domain.periods import Period
 from bot.storage import models as m
 from bot.storage.records import Delivery
-from tests.harness import ConsoleHarness
+from tests.harnesses.console import ConsoleHarness
 
 ALLIANCE = textwrap.dedent("""\
     alliance: {name: Sums Alliance, default_timezone: UTC}

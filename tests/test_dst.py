@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.storage import models as m
 from bot.storage.records import Delivery
-from tests.harness import ConsoleHarness
+from tests.harnesses.console import ConsoleHarness
 
 ZONES = {"berta": "Europe/Berlin", "nina": "America/New_York", "sam": "Australia/Sydney"}
 

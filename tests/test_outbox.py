@@ -10,7 +10,7 @@ from sqlalchemy import select
 from adapters.console.port import ConsolePort
 from bot.ports import Attachment, Destination, Outgoing, PlatformError, RateLimited, Sent
 from bot.storage.records import Delivery
-from tests.harness import ConsoleHarness
+from tests.harnesses.console import ConsoleHarness
 
 SUNDAY = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 BERLIN_NINE = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

@@ -41,8 +41,8 @@ class ConsoleApp:
 
     async def greet(self) -> None:
         if not self.me:
-            self.me = await self.runtime.service.first_admin("console") or ""
-        who = await self.runtime.service.display_name("console", self.me) if self.me else None
+            self.me = await self.runtime.directory.first_admin("console") or ""
+        who = await self.runtime.directory.display_name("console", self.me) if self.me else None
         self.out(
             f"You are {self.me} — {who or 'not a member'}. Type help for commands; "
             "“as <name>” switches member; “reply <ref> <answer>” answers a prompt."
@@ -85,7 +85,7 @@ class ConsoleApp:
         if directive.name in ("quit", "exit"):
             return False
         if directive.name == "as":
-            who = await self.runtime.service.display_name("console", directive.argument)
+            who = await self.runtime.directory.display_name("console", directive.argument)
             if who is None:
                 self.out(
                     f"! There is no member “{directive.argument}” on the console; "
@@ -109,7 +109,7 @@ class ConsoleApp:
         elif directive.name == "wait":
             if self.speed != 1.0:  # a fast clock: wait until it has moved that far
                 target = self.runtime.clock.now() + timedelta(seconds=directive.seconds)
-                while self.runtime.clock.now() < target:
+                while self.runtime.clock.now() < target:  # noqa: ASYNC110 (another task moves it)
                     await asyncio.sleep(0.05)
             else:
                 await asyncio.sleep(directive.seconds)

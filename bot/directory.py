@@ -1,0 +1,134 @@
+"""What adapters may ask the core outside an event: who someone is, small saved state,
+whether an answer would be accepted, and a member's own page (Slack's App Home)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.checkins import delivery_by_ref
+from bot.domain.answers import parse_answer
+from bot.domain.errors import UserError
+from bot.domain.values import Role
+from bot.ports import Clock
+from bot.render import load_prompts
+from bot.scheduling.cron import parse_cron
+from bot.scheduling.planner import Planner
+from bot.storage import models as m
+from bot.storage.database import Database
+from bot.storage.records import AdapterState, CheckIn
+
+
+@dataclass(frozen=True)
+class HomeView:
+    """A member's own page: their recent answers and what is coming next. Never others'."""
+
+    name: str
+    organisation: str
+    recent: tuple[tuple[str, str, str], ...]
+    """(period, prompt id, answer)"""
+    upcoming: tuple[tuple[str, datetime], ...]
+    """(campaign name, next local send time)"""
+
+
+async def member_by_account(s: AsyncSession, platform: str, external_id: str
+                            ) -> m.Member | None:
+    return await s.scalar(
+        select(m.Member).join(m.Identity, m.Identity.member_id == m.Member.id)
+        .where(m.Identity.platform == platform, m.Identity.external_id == external_id,
+               m.Member.active))
+
+
+class Directory:
+    def __init__(self, db: Database, clock: Clock, planner: Planner) -> None:
+        self.db = db
+        self.clock = clock
+        self.planner = planner
+
+    async def display_name(self, platform: str, external_id: str) -> str | None:
+        """Whose account this is, or None for a stranger (to greet or decline an invite)."""
+        async with self.db.session() as s:
+            member = await member_by_account(s, platform, external_id)
+            return None if member is None else f"{member.display_name} ({member.role})"
+
+    async def role(self, platform: str, external_id: str) -> Role | None:
+        async with self.db.session() as s:
+            member = await member_by_account(s, platform, external_id)
+            return None if member is None else Role(member.role)
+
+    async def first_admin(self, platform: str) -> str | None:
+        async with self.db.session() as s:
+            return await s.scalar(
+                select(m.Identity.external_id)
+                .join(m.Member, m.Member.id == m.Identity.member_id)
+                .where(m.Identity.platform == platform, m.Member.active,
+                       m.Member.role == Role.ADMIN.value)
+                .order_by(m.Member.id).limit(1))
+
+    async def has_accounts_starting(self, platform: str, prefix: str) -> bool:
+        """True when some member's account on ``platform`` starts with ``prefix`` (a team id)."""
+        async with self.db.session() as s:
+            found = await s.scalar(select(m.Identity.id).where(
+                m.Identity.platform == platform,
+                m.Identity.external_id.startswith(prefix, autoescape=True)).limit(1))
+            return found is not None
+
+    async def check_answer(self, platform: str, message_ref: str, text: str) -> str | None:
+        """The polite reason ``text`` would be refused for that prompt, or None if it is fine."""
+        async with self.db.session() as s:
+            delivery = await delivery_by_ref(s, platform, message_ref)
+            if delivery is None or delivery.prompt_id is None:
+                return "That prompt is no longer open for answers."
+            prompt = (await load_prompts(s))[delivery.prompt_id]
+        try:
+            parse_answer(prompt, text)
+        except UserError as exc:
+            return str(exc)
+        return None
+
+    async def get_state(self, platform: str, name: str) -> str | None:
+        async with self.db.session() as s:
+            return await s.scalar(select(AdapterState.value).where(
+                AdapterState.platform == platform, AdapterState.name == name))
+
+    async def set_state(self, platform: str, name: str, value: str) -> None:
+        async with self.db.session() as s:
+            row = await s.scalar(select(AdapterState).where(
+                AdapterState.platform == platform, AdapterState.name == name))
+            if row is None:
+                s.add(AdapterState(platform=platform, name=name, value=value,
+                                   updated_at=self.clock.now()))
+            elif row.value != value:
+                row.value = value
+                row.updated_at = self.clock.now()
+
+    async def home(self, platform: str, external_id: str) -> HomeView | None:
+        now = self.clock.now()
+        async with self.db.session() as s:
+            member = await member_by_account(s, platform, external_id)
+            if member is None:
+                return None
+            org = await s.get(m.Organisation, member.organisation_id)
+            recent = tuple(
+                (c.period_key, c.prompt_id, c.answer_text)
+                for c in (await s.scalars(
+                    select(CheckIn).where(CheckIn.member_id == member.id)
+                    .order_by(CheckIn.answered_at.desc()).limit(10))).all())
+            campaigns = (await s.scalars(select(m.Campaign).where(
+                m.Campaign.active, m.Campaign.paused.is_(False)))).all()
+            upcoming = []
+            for campaign in campaigns:
+                audience = await s.scalar(select(m.Member.id).where(
+                    m.Member.id == member.id, *self.planner.audience(campaign)))
+                if audience is None:
+                    continue
+                zone = ZoneInfo(campaign.timezone or member.timezone)
+                fire = parse_cron(campaign.schedule).next_after(now, zone)
+                if fire is not None:
+                    upcoming.append((campaign.name, fire.astimezone(zone)))
+        return HomeView(member.display_name, org.name if org else "", recent,
+                        tuple(sorted(upcoming, key=lambda item: item[1])))
