@@ -15,7 +15,7 @@ COPY adapters ./adapters
 COPY prompts ./prompts
 COPY examples ./examples
 # Installed the same way the README does, with the platform extras.
-RUN pip install --no-cache-dir '.[slack,matrix,charts]'
+RUN pip install --no-cache-dir '.[slack,matrix]'
 
 USER alliance
 VOLUME ["/data"]

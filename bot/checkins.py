@@ -13,7 +13,7 @@ from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef
 from bot.domain.values import DeliveryKind, DeliveryStatus
 from bot.i18n import t
-from bot.scheduling.planner import cancel_pending_reminders
+from bot.scheduling.reminders import cancel_pending_reminders
 from bot.storage import models as m
 from bot.storage.records import CheckIn, CheckInRevision, Delivery
 

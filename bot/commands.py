@@ -14,9 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkins import latest_open
-from bot.digest.compute import compute_digest
-from bot.digest.periods import parse_digest_period
-from bot.digest.render import render_text
+from bot.digest import commands as digest_commands
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Role
 from bot.events import CommandReceived
@@ -37,10 +35,14 @@ What I can do:
   mydata                  your own recent check-ins
   mydata export           all your check-ins as a CSV file
   mydata delete <id>      delete one of your check-ins
+  share <id> | unshare <id>   let one of your answers appear in the alliance-wide highlights
+  highlights [period]     what members shared with the whole alliance
   help                    this list"""
 HELP_STAFF = """
 For backbone staff:
-  digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm"""
+  digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm
+  digest export [period] [csv|xlsx]
+  star <id>               put an answer at the top of the digest's highlights"""
 HELP_ADMIN = """
 For admins:
   campaign list
@@ -181,25 +183,6 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
     return [Reply("Your check-ins, newest first:", quoted="\n".join(lines) + more)]
 
 
-async def _digest(ctx: CommandContext, args: str) -> list[Reply]:
-    if not Role(ctx.member.role).is_staff:
-        raise UserError(
-            "Digests are for the backbone team, since they show everyone's "
-            "answers. You can see your own with “mydata”."
-        )
-    words = args.split()
-    organisation = None
-    if words:
-        slugs = set((await ctx.session.scalars(select(m.Organisation.slug))).all())
-        if words[-1] in slugs:
-            organisation = words.pop()
-    meta = await ctx.session.get(m.Alliance, 1)
-    zone = ZoneInfo(meta.default_timezone if meta else "UTC")
-    period = parse_digest_period(" ".join(words), ctx.now.astimezone(zone).date())
-    digest = await compute_digest(ctx.session, period, organisation)
-    return [Reply(render_text(digest), title=f"Digest {period.key}")]
-
-
 async def _campaign(ctx: CommandContext, args: str) -> list[Reply]:
     if ctx.member.role != Role.ADMIN.value:
         raise UserError(
@@ -272,7 +255,11 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "checkin": _checkin,
     "skip": _skip,
     "mydata": _mydata,
-    "digest": _digest,
+    "digest": digest_commands.digest,
+    "highlights": digest_commands.highlights,
+    "share": digest_commands.share,
+    "unshare": digest_commands.unshare,
+    "star": digest_commands.star,
     "campaign": _campaign,
 }
 

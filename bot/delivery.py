@@ -162,7 +162,16 @@ class Dispatcher:
         blocked = self._blocked_until.get(platform)
         if blocked and blocked > now:
             return Outcome(row.id, {"next_attempt_at": blocked})
-        return await self._send(row, port, destination, message, now, plan.remind_after)
+        outcome = await self._send(row, port, destination, message, now, plan.remind_after)
+        if plan.attachments and outcome.values.get("status") == DeliveryStatus.SENT.value:
+            for attachment in plan.attachments:
+                try:
+                    await port.upload(destination, attachment, attachment.title)
+                except Exception as exc:  # the message itself went out: do not send it again
+                    log.warning(
+                        "delivery %s: %s was not uploaded: %s", row.id, attachment.filename, exc
+                    )
+        return outcome
 
     async def _send(
         self,

@@ -35,12 +35,14 @@ class HomeView:
     """(campaign name, next local send time)"""
 
 
-async def member_by_account(s: AsyncSession, platform: str, external_id: str
-                            ) -> m.Member | None:
+async def member_by_account(s: AsyncSession, platform: str, external_id: str) -> m.Member | None:
     return await s.scalar(
-        select(m.Member).join(m.Identity, m.Identity.member_id == m.Member.id)
-        .where(m.Identity.platform == platform, m.Identity.external_id == external_id,
-               m.Member.active))
+        select(m.Member)
+        .join(m.Identity, m.Identity.member_id == m.Member.id)
+        .where(
+            m.Identity.platform == platform, m.Identity.external_id == external_id, m.Member.active
+        )
+    )
 
 
 class Directory:
@@ -65,16 +67,26 @@ class Directory:
             return await s.scalar(
                 select(m.Identity.external_id)
                 .join(m.Member, m.Member.id == m.Identity.member_id)
-                .where(m.Identity.platform == platform, m.Member.active,
-                       m.Member.role == Role.ADMIN.value)
-                .order_by(m.Member.id).limit(1))
+                .where(
+                    m.Identity.platform == platform,
+                    m.Member.active,
+                    m.Member.role == Role.ADMIN.value,
+                )
+                .order_by(m.Member.id)
+                .limit(1)
+            )
 
     async def has_accounts_starting(self, platform: str, prefix: str) -> bool:
         """True when some member's account on ``platform`` starts with ``prefix`` (a team id)."""
         async with self.db.session() as s:
-            found = await s.scalar(select(m.Identity.id).where(
-                m.Identity.platform == platform,
-                m.Identity.external_id.startswith(prefix, autoescape=True)).limit(1))
+            found = await s.scalar(
+                select(m.Identity.id)
+                .where(
+                    m.Identity.platform == platform,
+                    m.Identity.external_id.startswith(prefix, autoescape=True),
+                )
+                .limit(1)
+            )
             return found is not None
 
     async def check_answer(self, platform: str, message_ref: str, text: str) -> str | None:
@@ -92,16 +104,25 @@ class Directory:
 
     async def get_state(self, platform: str, name: str) -> str | None:
         async with self.db.session() as s:
-            return await s.scalar(select(AdapterState.value).where(
-                AdapterState.platform == platform, AdapterState.name == name))
+            return await s.scalar(
+                select(AdapterState.value).where(
+                    AdapterState.platform == platform, AdapterState.name == name
+                )
+            )
 
     async def set_state(self, platform: str, name: str, value: str) -> None:
         async with self.db.session() as s:
-            row = await s.scalar(select(AdapterState).where(
-                AdapterState.platform == platform, AdapterState.name == name))
+            row = await s.scalar(
+                select(AdapterState).where(
+                    AdapterState.platform == platform, AdapterState.name == name
+                )
+            )
             if row is None:
-                s.add(AdapterState(platform=platform, name=name, value=value,
-                                   updated_at=self.clock.now()))
+                s.add(
+                    AdapterState(
+                        platform=platform, name=name, value=value, updated_at=self.clock.now()
+                    )
+                )
             elif row.value != value:
                 row.value = value
                 row.updated_at = self.clock.now()
@@ -115,20 +136,36 @@ class Directory:
             org = await s.get(m.Organisation, member.organisation_id)
             recent = tuple(
                 (c.period_key, c.prompt_id, c.answer_text)
-                for c in (await s.scalars(
-                    select(CheckIn).where(CheckIn.member_id == member.id)
-                    .order_by(CheckIn.answered_at.desc()).limit(10))).all())
-            campaigns = (await s.scalars(select(m.Campaign).where(
-                m.Campaign.active, m.Campaign.paused.is_(False)))).all()
+                for c in (
+                    await s.scalars(
+                        select(CheckIn)
+                        .where(CheckIn.member_id == member.id)
+                        .order_by(CheckIn.answered_at.desc())
+                        .limit(10)
+                    )
+                ).all()
+            )
+            campaigns = (
+                await s.scalars(
+                    select(m.Campaign).where(m.Campaign.active, m.Campaign.paused.is_(False))
+                )
+            ).all()
             upcoming = []
             for campaign in campaigns:
-                audience = await s.scalar(select(m.Member.id).where(
-                    m.Member.id == member.id, *self.planner.audience(campaign)))
+                audience = await s.scalar(
+                    select(m.Member.id).where(
+                        m.Member.id == member.id, *self.planner.audience(campaign)
+                    )
+                )
                 if audience is None:
                     continue
                 zone = ZoneInfo(campaign.timezone or member.timezone)
                 fire = parse_cron(campaign.schedule).next_after(now, zone)
                 if fire is not None:
                     upcoming.append((campaign.name, fire.astimezone(zone)))
-        return HomeView(member.display_name, org.name if org else "", recent,
-                        tuple(sorted(upcoming, key=lambda item: item[1])))
+        return HomeView(
+            member.display_name,
+            org.name if org else "",
+            recent,
+            tuple(sorted(upcoming, key=lambda item: item[1])),
+        )

@@ -6,6 +6,7 @@ the core never sees a payload and never imports a platform library.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -53,6 +54,8 @@ class Outgoing:
     """Stable per delivery: a retried send must not post twice where the platform allows it."""
     private: bool = False
     """Only the recipient should see it (an ephemeral reply where the platform has one)."""
+    formats: Mapping[str, str] = field(default_factory=dict)
+    """Richer renderings of the same content: ``html`` (Matrix) or ``slack_blocks`` (JSON)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Reply:
     private: bool = True
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     title: str = ""
+    formats: Mapping[str, str] = field(default_factory=dict)
+    """Richer renderings of ``text``: ``html`` (Matrix) or ``slack_blocks`` (Block Kit JSON)."""
 
 
 class PlatformError(Exception):

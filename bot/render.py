@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.digest.chart import render_png
+from bot.digest.compute import compute_digest, window
+from bot.digest.highlights import shared_post
+from bot.digest.render import DigestRenderer
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef, pick
 from bot.domain.values import AnswerType, DeliveryKind
 from bot.i18n import t
-from bot.ports import ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
+from bot.ports import Attachment, ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
 from bot.storage import models as m
 from bot.storage.records import CheckIn, Delivery
 
@@ -34,6 +38,7 @@ class BatchContext:
     measures: dict[int, str] = field(default_factory=dict)
     channels: dict[tuple[int, str], str] = field(default_factory=dict)
     answered_parents: set[int] = field(default_factory=set)
+    digests: dict[tuple[str, str], DigestContent] = field(default_factory=dict)
     preference: list[str] = field(default_factory=list)
 
 
@@ -43,6 +48,51 @@ class Plan:
     destination: Destination
     message: Outgoing
     remind_after: int | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    title: str
+    text: str
+    formats: dict[str, str]
+    attachments: tuple[Attachment, ...]
+
+
+def _digest_key(row: Delivery) -> tuple[str, str]:
+    payload = row.payload or {}
+    return (str(payload.get("kind", "staff")), row.period_key)
+
+
+async def digest_content(s: AsyncSession, kind: str, period_key: str) -> DigestContent:
+    """What a scheduled digest says: computed once per batch, however many receive it."""
+    meta = await s.get(m.Alliance, 1)
+    zone = meta.default_timezone if meta else "UTC"
+    period = Period.parse_key(period_key)
+    renderer = DigestRenderer()
+    if kind == "highlights":
+        post = await shared_post(s, period, *window(period, zone))
+        return DigestContent(
+            f"Shared highlights {period.key}",
+            renderer.shared_text(post),
+            {"html": renderer.shared_html(post)},
+            (),
+        )
+    value = await compute_digest(s, period)
+    files: tuple[Attachment, ...] = ()
+    if value.measures:
+        png = await render_png(value.measures, f"{value.alliance}: measures to {period.key}")
+        files = (
+            Attachment(
+                f"measures-{period.key}.png",
+                png,
+                "image/png",
+                f"Shared measurement to {period.key}",
+            ),
+        )
+    return DigestContent(
+        f"Digest {period.key}", renderer.text(value), renderer.formats(value), files
+    )
 
 
 async def load_prompts(s: AsyncSession) -> dict[str, PromptDef]:
@@ -133,6 +183,9 @@ class Renderer:
             )
         ).all():
             ctx.channels[(cid, platform)] = address
+        for row in rows:
+            if row.kind == DeliveryKind.DIGEST.value and _digest_key(row) not in ctx.digests:
+                ctx.digests[_digest_key(row)] = await digest_content(s, *_digest_key(row))
         parents = {r.parent_id for r in rows if r.parent_id is not None}
         if parents:
             ctx.answered_parents = {
@@ -173,17 +226,15 @@ class Renderer:
             destination = Destination(DestinationKind.CHANNEL, address, thread=row.thread_ref)
             locale, organisation = row.locale, ""
         if row.kind == DeliveryKind.DIGEST.value:
-            payload = row.payload or {}
-            return Plan(
-                platform,
-                destination,
-                Outgoing(
-                    text=str(payload.get("text", "")),
-                    title=str(payload.get("title", "")),
-                    kind=row.kind,
-                    idempotency_key=row.dedupe_key,
-                ),
+            content = ctx.digests[_digest_key(row)]
+            message = Outgoing(
+                text=content.text,
+                title=content.title,
+                kind=row.kind,
+                formats=content.formats,
+                idempotency_key=row.dedupe_key,
             )
+            return Plan(platform, destination, message, attachments=content.attachments)
         prompt = ctx.prompts[row.prompt_id or ""]
         unit = ctx.measures.get(row.measure_id or -1, "")
         text, choices = prompt_message(

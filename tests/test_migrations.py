@@ -23,6 +23,7 @@ EXPECTED = {
     "campaigns",
     "campaign_cursors",
     "digest_schedules",
+    "digest_cursors",
     "deliveries",
     "checkins",
     "checkin_revisions",

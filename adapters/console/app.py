@@ -31,8 +31,14 @@ async def stdin_lines() -> AsyncIterator[str]:
 
 
 class ConsoleApp:
-    def __init__(self, runtime: Runtime, port: ConsolePort, out: Callable[[str], None],
-                 me: str = "", speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        port: ConsolePort,
+        out: Callable[[str], None],
+        me: str = "",
+        speed: float = 1.0,
+    ) -> None:
         self.runtime = runtime
         self.speed = speed
         self.port = port

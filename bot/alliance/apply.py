@@ -236,6 +236,7 @@ async def load_alliance(
                     "channel_keys": [t for t in d.to if t in channels],
                     "roles": [t for t in d.to if t not in channels],
                     "kind": d.kind,
+                    "period": d.period,
                     "active": True,
                 }
                 for d in alliance.digests

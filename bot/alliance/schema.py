@@ -14,6 +14,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from bot.digest.periods import parse_digest_period
+from bot.domain.errors import UserError
 from bot.domain.values import Aggregation, OrgKind, PeriodKind, PromptOrder, Role
 from bot.scheduling.cron import parse_cron
 
@@ -48,6 +50,14 @@ def check_country(value: str) -> str:
             f"“{value}” is not a country code; use the two capital letters of "
             f"ISO 3166, like {value.upper()[:2] if len(value) >= 2 else 'FR'}."
         )
+    return value
+
+
+def check_digest_period(value: str) -> str:
+    try:
+        parse_digest_period(value, date(2026, 1, 15))
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 
@@ -240,6 +250,8 @@ class DigestSpec(Item):
     timezone: Zone | None = None
     to: Annotated[list[str], Field(min_length=1)]
     kind: Literal["staff", "highlights"] = "staff"
+    period: Annotated[str, AfterValidator(check_digest_period)] = "last week"
+    """Which period each run reports on, read when it runs: “last week”, “last month”..."""
 
 
 SECTIONS: dict[str, type[Item]] = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.alliance.references import CrossCheck
 from bot.alliance.schema import (
     SECTIONS,
     TOP_LEVEL,
@@ -24,9 +24,9 @@ from bot.alliance.schema import (
     OrganisationSpec,
     TargetSpec,
 )
+from bot.alliance.where import Where
 from bot.domain.prompts import PromptDef
-from bot.domain.values import PromptKind, Role
-from bot.library import PromptLibrary, generic_measure_prompt, load_library
+from bot.library import PromptLibrary, load_library
 from bot.yamlsource import Problem, YamlDocument, explain_pydantic, load_yaml
 
 T = TypeVar("T", bound=BaseModel)
@@ -67,21 +67,6 @@ class ValidatedAlliance:
         return org.timezone
 
 
-@dataclass
-class _Where:
-    """Where an item came from, to point a cross-reference problem at it."""
-
-    doc: YamlDocument | None
-    path: tuple[str | int, ...]
-    csv_source: str = ""
-    csv_line: int = 0
-
-    def problem(self, sub: Sequence[str | int], message: str) -> Problem:
-        if self.doc is not None:
-            return self.doc.problem((*self.path, *sub), message)
-        return Problem(self.csv_source, self.csv_line, ".".join(str(s) for s in sub), message)
-
-
 def validate_file(
     path: Path, library: PromptLibrary | None = None
 ) -> tuple[ValidatedAlliance | None, list[Problem]]:
@@ -119,7 +104,7 @@ def validate_document(
                 )
             )
     info = _one(doc, data, "alliance", AllianceInfo, problems)
-    items: dict[str, list[tuple[Any, _Where]]] = {}
+    items: dict[str, list[tuple[Any, Where]]] = {}
     for section, model in SECTIONS.items():
         items[section] = _many(doc, data, section, model, problems)
     # Items that exist but have a mistake of their own are not also reported as missing.
@@ -136,7 +121,7 @@ def validate_document(
     if "members_csv" in data:
         items["members"] += _csv_members(doc, data["members_csv"], base_dir, problems)
     items["measures"] = _merge_targets(items["measures"], items.pop("targets"), problems)
-    checker = _CrossCheck(library, problems, named)
+    checker = CrossCheck(library, problems, named)
     prompts = checker.prompts(custom)
     measure_prompts = checker.measures(items["measures"], prompts)
     checker.references(items)
@@ -172,8 +157,8 @@ def _raw_keys(raw: object, key: str) -> set[str]:
 
 
 def _merge_targets(
-    measures: list[tuple[Any, _Where]], targets: list[tuple[Any, _Where]], problems: list[Problem]
-) -> list[tuple[Any, _Where]]:
+    measures: list[tuple[Any, Where]], targets: list[tuple[Any, Where]], problems: list[Problem]
+) -> list[tuple[Any, Where]]:
     """Fold the `targets:` section into the measures it names."""
     by_key = {spec.key: index for index, (spec, _) in enumerate(measures)}
     merged = list(measures)
@@ -232,7 +217,7 @@ def _one(
 
 def _many(
     doc: YamlDocument, data: dict[str, Any], key: str, model: type[T], problems: list[Problem]
-) -> list[tuple[T, _Where]]:
+) -> list[tuple[T, Where]]:
     raw = data.get(key) or []
     if not isinstance(raw, list):
         problems.append(
@@ -240,10 +225,10 @@ def _many(
         )
         return []
     adapter = TypeAdapter(model)
-    out: list[tuple[T, _Where]] = []
+    out: list[tuple[T, Where]] = []
     for index, item in enumerate(raw):
         try:
-            out.append((adapter.validate_python(item), _Where(doc, (key, index))))
+            out.append((adapter.validate_python(item), Where(doc, (key, index))))
         except ValidationError as err:
             problems += doc.pydantic_problems(err, (key, index))
     return out
@@ -251,7 +236,7 @@ def _many(
 
 def _csv_members(
     doc: YamlDocument, name: object, base_dir: Path, problems: list[Problem]
-) -> list[tuple[Any, _Where]]:
+) -> list[tuple[Any, Where]]:
     """Members from a spreadsheet export: one row each, columns named as in the YAML."""
     path = base_dir / str(name)
     if not path.is_file():
@@ -277,170 +262,14 @@ def _csv_members(
         )
         return []
     adapter = TypeAdapter(MemberSpec)
-    out: list[tuple[Any, _Where]] = []
+    out: list[tuple[Any, Where]] = []
     for row in reader:
         line = reader.line_num
         values = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
         try:
-            out.append((adapter.validate_python(values), _Where(None, (), str(path), line)))
+            out.append((adapter.validate_python(values), Where(None, (), str(path), line)))
         except ValidationError as err:
             for entry in err.errors(include_url=False):
-                where = _Where(None, (), str(path), line)
+                where = Where(None, (), str(path), line)
                 problems.append(where.problem(entry["loc"], explain_pydantic(entry)))
     return out
-
-
-class _CrossCheck:
-    """Checks that need more than one item: duplicates and references between sections."""
-
-    def __init__(
-        self, library: PromptLibrary, problems: list[Problem], named: dict[str, set[str]]
-    ) -> None:
-        self.named = named
-        self.library = library
-        self.problems = problems
-        self.all_prompts: dict[str, PromptDef] = dict(library.prompts)
-
-    def _unique(self, items: list[tuple[Any, _Where]], attr: str, what: str) -> set[str]:
-        seen: set[str] = set()
-        for item, where in items:
-            value = getattr(item, attr)
-            if value in seen:
-                self.problems.append(
-                    where.problem(
-                        (attr,),
-                        f"{what} “{value}” appears twice; keep one, or give this one another.",
-                    )
-                )
-            seen.add(value)
-        return seen
-
-    def prompts(self, custom: list[tuple[PromptDef, _Where]]) -> dict[str, PromptDef]:
-        prompts = dict(self.library.prompts)
-        for prompt, where in custom:
-            if prompt.id in prompts:
-                self.problems.append(
-                    where.problem(
-                        ("id",), f"the prompt id “{prompt.id}” is already taken; choose another id."
-                    )
-                )
-            prompts[prompt.id] = prompt
-        self.all_prompts = prompts
-        return prompts
-
-    def measures(
-        self, measures: list[tuple[Any, _Where]], prompts: dict[str, PromptDef]
-    ) -> dict[str, str]:
-        resolved: dict[str, str] = {}
-        for spec, where in measures:
-            assert isinstance(spec, MeasureSpec)
-            if spec.prompt:
-                chosen = prompts.get(spec.prompt)
-                if chosen is None or chosen.kind is not PromptKind.MEASURE:
-                    self.problems.append(
-                        where.problem(
-                            ("prompt",),
-                            f"“{spec.prompt}” is not a "
-                            "measure prompt; name one whose `kind` is measure, or "
-                            "leave `prompt` out to use the library's.",
-                        )
-                    )
-                    continue
-                resolved[spec.key] = chosen.id
-                continue
-            template = self.library.measure_template(spec.key)
-            if template is None:
-                template = generic_measure_prompt(spec.key, spec.name, spec.unit)
-                prompts[template.id] = template
-            resolved[spec.key] = template.id
-        return resolved
-
-    def references(self, items: dict[str, list[tuple[Any, _Where]]]) -> None:
-        orgs = self._unique(items["organisations"], "slug", "the organisation")
-        members = self._unique(items["members"], "id", "the member")
-        measures = self._unique(items["measures"], "key", "the measure")
-        channels = self._unique(items["channels"], "key", "the channel")
-        orgs |= self.named["organisations"]
-        members |= self.named["members"]
-        measures |= self.named["measures"]
-        channels |= self.named["channels"]
-        self._unique(items["campaigns"], "key", "the campaign")
-        self._unique(items["digests"], "key", "the digest")
-        self._identities(items["members"])
-        self._addresses(items["channels"])
-        for spec, where in items["members"]:
-            if spec.organisation not in orgs:
-                self._missing(where, ("organisation",), "organisation", spec.organisation, orgs)
-        for spec, where in items["measures"]:
-            for slug in spec.targets:
-                if slug not in orgs:
-                    self._missing(where, ("targets", slug), "organisation", slug, orgs)
-        for spec, where in items["campaigns"]:
-            for index, pid in enumerate(spec.prompts):
-                if pid not in self.all_prompts:
-                    self._missing(where, ("prompts", index), "prompt", pid, set(self.all_prompts))
-            for index, key in enumerate(spec.measures):
-                if key not in measures:
-                    self._missing(where, ("measures", index), "measure", key, measures)
-            for index, slug in enumerate(spec.audience.organisations):
-                if slug not in orgs:
-                    self._missing(
-                        where, ("audience", "organisations", index), "organisation", slug, orgs
-                    )
-            for index, handle in enumerate(spec.audience.members):
-                if handle not in members:
-                    self._missing(where, ("audience", "members", index), "member", handle, members)
-            for index, target in enumerate(spec.deliver_to):
-                if target != "dm" and target not in channels:
-                    self._missing(
-                        where, ("deliver_to", index), "channel", target, channels | {"dm"}
-                    )
-        roles = {r.value for r in Role}
-        for spec, where in items["digests"]:
-            for index, target in enumerate(spec.to):
-                if target not in channels and target not in roles:
-                    self._missing(
-                        where,
-                        ("to", index),
-                        "channel or role",
-                        target,
-                        channels | {"backbone", "admin"},
-                    )
-
-    def _missing(
-        self, where: _Where, path: tuple[str | int, ...], what: str, value: str, known: set[str]
-    ) -> None:
-        close = difflib.get_close_matches(value, sorted(known), n=1)
-        hint = f" Did you mean “{close[0]}”?" if close else f" Define the {what} first."
-        self.problems.append(where.problem(path, f"there is no {what} “{value}”.{hint}"))
-
-    def _identities(self, members: list[tuple[Any, _Where]]) -> None:
-        seen: dict[tuple[str, str], str] = {}
-        for spec, where in members:
-            for platform, external in spec.identities().items():
-                other = seen.get((platform, external))
-                if other is not None and other != spec.id:
-                    self.problems.append(
-                        where.problem(
-                            (platform,),
-                            f"the {platform} account "
-                            f"“{external}” already belongs to member “{other}”; "
-                            "one account is one member.",
-                        )
-                    )
-                seen[(platform, external)] = spec.id
-
-    def _addresses(self, channels: list[tuple[Any, _Where]]) -> None:
-        seen: dict[tuple[str, str], str] = {}
-        for spec, where in channels:
-            assert isinstance(spec, ChannelSpec)
-            for platform, address in spec.addresses().items():
-                other = seen.get((platform, address))
-                if other is not None:
-                    self.problems.append(
-                        where.problem(
-                            (platform,),
-                            f"“{address}” is already the {platform} address of channel “{other}”.",
-                        )
-                    )
-                seen[(platform, address)] = spec.key

@@ -2,94 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.digest.highlights import exercise_groups, highlights
+from bot.digest.measures import measure_figures, measure_periods, reporting_rates
+from bot.digest.model import Digest, OrgResponse, Pending
 from bot.domain.periods import Period
-from bot.domain.values import Aggregation, DeliveryKind, DeliveryStatus, PeriodKind
+from bot.domain.values import DeliveryKind, DeliveryStatus
 from bot.storage import models as m
 from bot.storage.records import CheckIn, Delivery
 
-_ORDER = [PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.QUARTER]
+QUIET_PERIODS = 2
+"""An organisation with prompts but no answer over this many periods is flagged as quiet."""
 
-
-@dataclass(frozen=True)
-class OrgResponse:
-    slug: str
-    name: str
-    delivered: int
-    answered: int
-
-    @property
-    def rate(self) -> float | None:
-        return self.answered / self.delivered if self.delivered else None
-
-
-@dataclass(frozen=True)
-class OrgFigure:
-    name: str
-    value: float | None
-    target: float | None
-
-
-@dataclass(frozen=True)
-class MeasureFigure:
-    key: str
-    name: str
-    unit: str
-    aggregation: str
-    period_keys: tuple[str, ...]
-    total: float | None
-    target: float | None
-    by_org: tuple[OrgFigure, ...]
-
-
-@dataclass(frozen=True)
-class Pending:
-    organisation: str
-    people: tuple[tuple[str, str], ...]
-    """(member name, what they have not answered)"""
-
-
-@dataclass(frozen=True)
-class Digest:
-    alliance: str
-    period: Period
-    timezone: str
-    responses: tuple[OrgResponse, ...]
-    measures: tuple[MeasureFigure, ...]
-    pending: tuple[Pending, ...]
-    organisation_filter: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def delivered(self) -> int:
-        return sum(r.delivered for r in self.responses)
-
-    @property
-    def answered(self) -> int:
-        return sum(r.answered for r in self.responses)
-
-
-def measure_periods(period: Period, kind: PeriodKind) -> list[Period]:
-    """The measure periods a digest period reports on.
-
-    Same kind: that period. A shorter digest (a week, for a monthly measure): the last complete
-    measure period before it ends. A longer digest: every measure period inside it.
-    """
-    if period.kind is kind:
-        return [period]
-    if _ORDER.index(period.kind) < _ORDER.index(kind):
-        return [Period.containing(period.end, kind).previous()]
-    found, cursor = [], Period.containing(period.start, kind)
-    while cursor.start < period.end:
-        found.append(cursor)
-        cursor = cursor.next()
-    return found
+__all__ = ["compute_digest", "measure_periods", "window"]
 
 
 def window(period: Period, zone: str) -> tuple[datetime, datetime]:
@@ -97,21 +28,22 @@ def window(period: Period, zone: str) -> tuple[datetime, datetime]:
     return (datetime.combine(period.start, time(), tz), datetime.combine(period.end, time(), tz))
 
 
-async def compute_digest(
-    s: AsyncSession, period: Period, organisation: str | None = None
-) -> Digest:
-    meta = await s.get(m.Alliance, 1)
-    zone = meta.default_timezone if meta else "UTC"
-    start, end = window(period, zone)
-    org_filter = [m.Organisation.slug == organisation] if organisation else []
-    answered = and_(CheckIn.delivery_id == Delivery.id, CheckIn.member_id == Delivery.member_id)
-    in_window = and_(
+def _prompts_in(start: datetime, end: datetime) -> Any:
+    return and_(
         Delivery.kind == DeliveryKind.PROMPT.value,
         Delivery.member_id.is_not(None),
         Delivery.status == DeliveryStatus.SENT.value,
         Delivery.scheduled_at >= start,
         Delivery.scheduled_at < end,
     )
+
+
+_ANSWERED = and_(CheckIn.delivery_id == Delivery.id, CheckIn.member_id == Delivery.member_id)
+
+
+async def _rates(
+    s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
+) -> dict[str, tuple[str, int, int]]:
     rows = (
         await s.execute(
             select(
@@ -120,139 +52,89 @@ async def compute_digest(
                 func.count(Delivery.id),
                 func.count(CheckIn.id),
             )
-            .join(Delivery, and_(Delivery.organisation_id == m.Organisation.id, in_window))
-            .outerjoin(CheckIn, answered)
+            .join(
+                Delivery,
+                and_(Delivery.organisation_id == m.Organisation.id, _prompts_in(start, end)),
+            )
+            .outerjoin(CheckIn, _ANSWERED)
             .where(m.Organisation.active, *org_filter)
             .group_by(m.Organisation.slug, m.Organisation.name)
-            .order_by(m.Organisation.name)
         )
     ).all()
-    responses = tuple(OrgResponse(slug, name, int(d), int(a)) for slug, name, d, a in rows)
-    pending_rows = (
-        await s.execute(
-            select(
-                m.Organisation.name, m.Member.display_name, Delivery.prompt_id, Delivery.measure_id
-            )
-            .join(m.Member, m.Member.id == Delivery.member_id)
-            .join(m.Organisation, m.Organisation.id == Delivery.organisation_id)
-            .outerjoin(CheckIn, answered)
-            .where(in_window, CheckIn.id.is_(None), *org_filter)
-            .order_by(m.Organisation.name, m.Member.display_name, Delivery.prompt_id)
+    return {slug: (name, int(d), int(a)) for slug, name, d, a in rows}
+
+
+async def compute_digest(
+    s: AsyncSession,
+    period: Period,
+    organisation: str | None = None,
+    *,
+    quiet_periods: int = QUIET_PERIODS,
+) -> Digest:
+    meta = await s.get(m.Alliance, 1)
+    zone = meta.default_timezone if meta else "UTC"
+    start, end = window(period, zone)
+    org_filter = [m.Organisation.slug == organisation] if organisation else []
+    current = await _rates(s, start, end, org_filter)
+    before = period.previous()
+    previous = await _rates(s, *window(before, zone), org_filter)
+    first_quiet = period
+    for _ in range(quiet_periods - 1):
+        first_quiet = first_quiet.previous()
+    quiet_span = await _rates(s, window(first_quiet, zone)[0], end, org_filter)
+    responses = tuple(
+        sorted(
+            (
+                OrgResponse(
+                    slug,
+                    name,
+                    delivered,
+                    answered,
+                    previous.get(slug, ("", 0, 0))[1],
+                    previous.get(slug, ("", 0, 0))[2],
+                    quiet=quiet_span[slug][1] > 0 and quiet_span[slug][2] == 0,
+                )
+                for slug, (name, delivered, answered) in current.items()
+            ),
+            key=lambda r: r.name,
         )
-    ).all()
-    grouped: dict[str, list[tuple[str, str]]] = {}
-    for org, person, _prompt, measure_id in pending_rows:
-        what = "figures" if measure_id else "exercise"
-        entry = (person, what)
-        if entry not in grouped.setdefault(org, []):
-            grouped[org].append(entry)
-    measures = await _measures(s, period, organisation)
+    )
+    found_highlights, starred = await highlights(s, start, end, organisation)
     return Digest(
         meta.name if meta else "alliance",
         period,
         zone,
         responses,
-        measures,
-        tuple(Pending(org, tuple(people)) for org, people in grouped.items()),
+        await measure_figures(s, period, organisation),
+        await _pending(s, start, end, org_filter),
         organisation,
+        reporting=await reporting_rates(s, period, zone, organisation),
+        highlights=found_highlights,
+        highlights_are_starred=starred,
+        groups=await exercise_groups(s, start, end, organisation),
     )
 
 
-async def _measures(
-    s: AsyncSession, period: Period, organisation: str | None
-) -> tuple[MeasureFigure, ...]:
-    out = []
-    measures = (
-        await s.scalars(select(m.Measure).where(m.Measure.active).order_by(m.Measure.key))
+async def _pending(
+    s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
+) -> tuple[Pending, ...]:
+    """Who has not answered, by organisation; for figures, the measure they owe is named."""
+    rows = (
+        await s.execute(
+            select(m.Organisation.name, m.Member.display_name, m.Measure.name)
+            .select_from(Delivery)
+            .join(m.Member, m.Member.id == Delivery.member_id)
+            .join(m.Organisation, m.Organisation.id == Delivery.organisation_id)
+            .outerjoin(m.Measure, m.Measure.id == Delivery.measure_id)
+            .outerjoin(CheckIn, _ANSWERED)
+            .where(_prompts_in(start, end), CheckIn.id.is_(None), *org_filter)
+            .distinct()
+            .order_by(m.Organisation.name, m.Member.display_name, m.Measure.name)
+        )
     ).all()
-    for measure in measures:
-        keys = [p.key for p in measure_periods(period, PeriodKind(measure.period))]
-        aggregation = Aggregation(measure.aggregation)
-        # The latest correction wins: one figure per organisation and period.
-        ranked = (
-            select(
-                CheckIn.organisation_id,
-                CheckIn.period_key,
-                CheckIn.answer_number,
-                func.row_number()
-                .over(
-                    partition_by=(CheckIn.organisation_id, CheckIn.period_key),
-                    order_by=(
-                        func.coalesce(CheckIn.edited_at, CheckIn.answered_at).desc(),
-                        CheckIn.id.desc(),
-                    ),
-                )
-                .label("rank"),
-            )
-            .where(
-                CheckIn.measure_id == measure.id,
-                CheckIn.period_key.in_(keys),
-                CheckIn.answer_number.is_not(None),
-            )
-            .subquery()
-        )
-        figures = select(ranked).where(ranked.c.rank == 1).subquery()
-        newest = (
-            select(figures.c.organisation_id, func.max(figures.c.period_key).label("newest"))
-            .group_by(figures.c.organisation_id)
-            .subquery()
-        )
-        latest_value = func.max(
-            case((figures.c.period_key == newest.c.newest, figures.c.answer_number))
-        )
-        value = {
-            Aggregation.SUM: func.sum(figures.c.answer_number),
-            Aggregation.MEAN: func.avg(figures.c.answer_number),
-            Aggregation.LATEST: latest_value,
-        }[aggregation]
-        per_org = (
-            await s.execute(
-                select(m.Organisation.name, value, m.MeasureTarget.target)
-                .select_from(m.Organisation)
-                .outerjoin(figures, figures.c.organisation_id == m.Organisation.id)
-                .outerjoin(newest, newest.c.organisation_id == m.Organisation.id)
-                .outerjoin(
-                    m.MeasureTarget,
-                    and_(
-                        m.MeasureTarget.measure_id == measure.id,
-                        m.MeasureTarget.organisation_id == m.Organisation.id,
-                    ),
-                )
-                .where(
-                    m.Organisation.active,
-                    *([m.Organisation.slug == organisation] if organisation else []),
-                )
-                .group_by(m.Organisation.name, m.MeasureTarget.target)
-                .order_by(m.Organisation.name)
-            )
-        ).all()
-        reported = [v for _, v, _ in per_org if v is not None]
-        if not reported:
-            total = None
-        elif aggregation is Aggregation.MEAN:
-            total = sum(float(v) for v in reported) / len(reported)
-        else:
-            total = sum(float(v) for v in reported)
-        target = (
-            measure.target * (len(keys) if aggregation is Aggregation.SUM else 1)
-            if measure.target is not None and not organisation
-            else None
-        )
-        out.append(
-            MeasureFigure(
-                measure.key,
-                measure.name,
-                measure.unit,
-                measure.aggregation,
-                tuple(keys),
-                total,
-                target,
-                tuple(
-                    OrgFigure(
-                        name, None if v is None else float(v), None if t is None else float(t)
-                    )
-                    for name, v, t in per_org
-                ),
-            )
-        )
-    return tuple(out)
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for org, person, measure in rows:
+        entry = (person, f"figures: {measure}" if measure else "exercise")
+        if entry not in grouped.setdefault(org, []):
+            grouped[org].append(entry)
+    return tuple(Pending(org, tuple(people)) for org, people in grouped.items())

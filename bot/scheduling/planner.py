@@ -16,19 +16,44 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, or_, select
 
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
 from bot.ports import Clock
-from bot.scheduling.cron import parse_cron
+from bot.scheduling.cron import CronSpec, parse_cron
+from bot.scheduling.digests import advance_digests
+from bot.scheduling.reminders import queue_reminders
 from bot.storage import models as m
 from bot.storage.bulk import insert_ignoring_duplicates
 from bot.storage.database import Database
-from bot.storage.records import CheckIn, Delivery
+from bot.storage.records import Delivery
 
 log = logging.getLogger(__name__)
 MAX_RUNS_PER_TICK = 400
+
+
+def due_runs(
+    spec: CronSpec, tz: ZoneInfo, since: datetime, now: datetime, limit: int = MAX_RUNS_PER_TICK
+) -> list[datetime]:
+    """The fire times after ``since`` up to ``now`` (at most ``limit``; the rest next tick)."""
+    runs: list[datetime] = []
+    fire = spec.next_after(since, tz)
+    while fire is not None and fire <= now and len(runs) < limit:
+        runs.append(fire)
+        fire = spec.next_after(fire, tz)
+    if len(runs) >= limit:
+        log.warning(
+            "more than %d runs of %s were due at once; the rest follow next tick",
+            limit,
+            spec.expression,
+        )
+    return runs
+
+
+def _caught_up(spec: CronSpec, tz: ZoneInfo, handled: datetime, now: datetime) -> bool:
+    fire = spec.next_after(handled, tz)
+    return fire is None or fire > now
 
 
 class Planner:
@@ -103,6 +128,8 @@ class Planner:
             for zone in sorted(await self.zones(campaign)):
                 created += await self.advance(campaign, zone, now)
         created += await self.remind(now)
+        async with self._lock, self.db.session() as s:
+            created += await advance_digests(s, now, self.platforms)
         if created:
             self.on_work()
         return created
@@ -129,24 +156,12 @@ class Planner:
                     )
                 )
                 return 0
-            fire = spec.next_after(cursor.handled_through, tz)
-            runs = 0
-            while fire is not None and fire <= now and runs < MAX_RUNS_PER_TICK:
+            for fire in due_runs(spec, tz, cursor.handled_through, now):
                 if not campaign.paused:
                     created += await self._fan_out(s, campaign, zone, fire, now, cursor.runs)
                     cursor.runs += 1
-                runs += 1
-                fire = spec.next_after(fire, tz)
-            if runs >= MAX_RUNS_PER_TICK:
-                log.warning(
-                    "campaign %s in %s: more than %d runs were due at once; the rest "
-                    "are handled on the next tick",
-                    campaign.key,
-                    zone,
-                    runs,
-                )
-                cursor.handled_through = fire - timedelta(seconds=1) if fire else now
-            else:
+                cursor.handled_through = fire
+            if _caught_up(spec, tz, cursor.handled_through, now):
                 cursor.handled_through = now
         return created
 
@@ -317,76 +332,4 @@ class Planner:
     async def remind(self, now: datetime) -> int:
         """Queue a reminder for each sent prompt whose member has not answered in time."""
         async with self._lock:
-            return await self._remind(now)
-
-    async def _remind(self, now: datetime) -> int:
-        answered = exists().where(
-            CheckIn.delivery_id == Delivery.id, CheckIn.member_id == Delivery.member_id
-        )
-        async with self.db.session() as s:
-            due = (
-                await s.execute(
-                    select(
-                        Delivery,
-                        m.Campaign.reminder_after_minutes,
-                        m.Campaign.reminder_max,
-                        m.Campaign.catch_up_minutes,
-                    )
-                    .join(m.Campaign, m.Campaign.id == Delivery.campaign_id)
-                    .where(
-                        Delivery.kind == DeliveryKind.PROMPT.value,
-                        Delivery.status == DeliveryStatus.SENT.value,
-                        Delivery.remind_at.is_not(None),
-                        Delivery.remind_at <= now,
-                        Delivery.member_id.is_not(None),
-                        ~answered,
-                    )
-                    .limit(5000)
-                )
-            ).all()
-            rows: list[dict[str, Any]] = []
-            for delivery, after, most, catch_up in due:
-                number = delivery.reminders_sent + 1
-                if after is None or number > most:
-                    delivery.remind_at = None
-                    continue
-                due_at = delivery.remind_at or now
-                stale = now - due_at > timedelta(minutes=catch_up)
-                delivery.reminders_sent = number
-                delivery.remind_at = now + timedelta(minutes=after) if number < most else None
-                if stale:  # the bot was down past this reminder's time: the next one will do
-                    continue
-                rows.append(
-                    {
-                        "dedupe_key": f"r:{delivery.id}:{number}",
-                        "kind": DeliveryKind.REMINDER.value,
-                        "campaign_id": delivery.campaign_id,
-                        "prompt_id": delivery.prompt_id,
-                        "measure_id": delivery.measure_id,
-                        "member_id": delivery.member_id,
-                        "organisation_id": delivery.organisation_id,
-                        "parent_id": delivery.id,
-                        "period_key": delivery.period_key,
-                        "occurrence": delivery.occurrence,
-                        "locale": delivery.locale,
-                        "scheduled_at": now,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "reminders_sent": 0,
-                        "payload": {},
-                        "platform": delivery.platform,
-                        "address": delivery.address,
-                        "thread_ref": delivery.thread_ref or delivery.message_ref,
-                        "created_at": now,
-                    }
-                )
-            return await insert_ignoring_duplicates(s, Delivery, rows, "dedupe_key")
-
-
-async def cancel_pending_reminders(s: Any, parent_id: int) -> None:
-    await s.execute(
-        update(Delivery)
-        .where(Delivery.parent_id == parent_id, Delivery.status == DeliveryStatus.PENDING.value)
-        .values(status=DeliveryStatus.CANCELLED.value, next_attempt_at=None)
-    )
+            return await queue_reminders(self.db, now)

@@ -219,4 +219,16 @@ class DigestSchedule(Base):
     channel_keys: Mapped[list[Any]] = mapped_column(JSON, default=list)
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     kind: Mapped[str] = mapped_column(String(16), default="staff")
+    period: Mapped[str] = mapped_column(String(32), default="last week")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DigestCursor(Base):
+    """How far a scheduled digest's runs were handled in one time zone."""
+
+    __tablename__ = "digest_cursors"
+    __table_args__ = (UniqueConstraint("digest_id", "zone"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digest_schedules.id", ondelete="CASCADE"))
+    zone: Mapped[str] = mapped_column(String(64))
+    handled_through: Mapped[datetime]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:42:26.212572
+Create Date: 2026-11-23 20:00:18.371925
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("channel_keys", sa.JSON(), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("period", sa.String(length=32), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_schedules")),
         sa.UniqueConstraint("key", name=op.f("uq_digest_schedules_key")),
@@ -161,6 +162,21 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "platform", "address", name=op.f("uq_channel_addresses_platform_address")
         ),
+    )
+    op.create_table(
+        "digest_cursors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest_id", sa.Integer(), nullable=False),
+        sa.Column("zone", sa.String(length=64), nullable=False),
+        sa.Column("handled_through", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["digest_id"],
+            ["digest_schedules.id"],
+            name=op.f("fk_digest_cursors_digest_id_digest_schedules"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_cursors")),
+        sa.UniqueConstraint("digest_id", "zone", name=op.f("uq_digest_cursors_digest_id_zone")),
     )
     op.create_table(
         "measures",
@@ -424,6 +440,7 @@ def downgrade() -> None:
 
     op.drop_table("members")
     op.drop_table("measures")
+    op.drop_table("digest_cursors")
     op.drop_table("channel_addresses")
     op.drop_table("campaign_cursors")
     op.drop_table("prompts")

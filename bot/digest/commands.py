@@ -1,0 +1,134 @@
+"""Digest commands: ``digest``, ``digest export``, ``highlights``, ``star`` and ``share``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.digest.chart import render_png
+from bot.digest.compute import compute_digest, window
+from bot.digest.export import export
+from bot.digest.highlights import shared_post
+from bot.digest.periods import parse_digest_period
+from bot.digest.render import DigestRenderer
+from bot.domain.errors import UserError
+from bot.domain.periods import Period
+from bot.domain.values import Role
+from bot.ports import Attachment, Reply
+from bot.storage import models as m
+from bot.storage.records import CheckIn
+
+if TYPE_CHECKING:
+    from bot.commands import CommandContext
+
+STAFF_ONLY = (
+    "Digests are for the backbone team, since they show everyone's answers. "
+    "You can see your own with “mydata”."
+)
+
+
+async def _period(ctx: CommandContext, text: str) -> tuple[Period, str]:
+    meta = await ctx.session.get(m.Alliance, 1)
+    zone = meta.default_timezone if meta else "UTC"
+    return parse_digest_period(text, ctx.now.astimezone(ZoneInfo(zone)).date()), zone
+
+
+async def digest(ctx: CommandContext, args: str) -> list[Reply]:
+    if not Role(ctx.member.role).is_staff:
+        raise UserError(STAFF_ONLY)
+    words = args.split()
+    if words[:1] == ["export"]:
+        return await _export(ctx, words[1:])
+    organisation = None
+    if words:
+        slugs = set((await ctx.session.scalars(select(m.Organisation.slug))).all())
+        if words[-1] in slugs:
+            organisation = words.pop()
+    period, _ = await _period(ctx, " ".join(words))
+    value = await compute_digest(ctx.session, period, organisation)
+    renderer = DigestRenderer()
+    files: tuple[Attachment, ...] = ()
+    if value.measures:
+        png = await render_png(value.measures, f"{value.alliance}: measures to {period.key}")
+        files = (
+            Attachment(
+                f"measures-{period.key}.png",
+                png,
+                "image/png",
+                f"Shared measurement to {period.key}",
+            ),
+        )
+    return [
+        Reply(
+            renderer.text(value),
+            title=f"Digest {period.key}",
+            attachments=files,
+            formats=renderer.formats(value),
+        )
+    ]
+
+
+async def _export(ctx: CommandContext, words: list[str]) -> list[Reply]:
+    fmt = "csv"
+    if words and words[-1].lower() in ("csv", "xlsx"):
+        fmt = words.pop().lower()
+    period, zone = await _period(ctx, " ".join(words))
+    start, end = window(period, zone)
+    file = await export(ctx.session, period, start, end, fmt)
+    return [
+        Reply(
+            f"The check-ins and measure figures of {period.label()} are attached ({fmt.upper()}).",
+            attachments=(file,),
+        )
+    ]
+
+
+async def highlights(ctx: CommandContext, args: str) -> list[Reply]:
+    """The alliance-wide post: only answers their authors marked shareable; anyone may ask."""
+    period, zone = await _period(ctx, args)
+    post = await shared_post(ctx.session, period, *window(period, zone))
+    renderer = DigestRenderer()
+    return [Reply(renderer.shared_text(post), formats={"html": renderer.shared_html(post)})]
+
+
+async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool) -> CheckIn:
+    number = args.strip().lstrip("#")
+    if not number.isdigit():
+        raise UserError(
+            "Tell me which check-in, by its number, e.g. “share 12” (“mydata” lists yours)."
+        )
+    checkin = await ctx.session.get(CheckIn, int(number))
+    allowed = checkin is not None and (
+        checkin.member_id == ctx.member.id or (staff and Role(ctx.member.role).is_staff)
+    )
+    if checkin is None or not allowed:
+        raise UserError(f"You have no check-in #{number}; “mydata” lists yours.")
+    return checkin
+
+
+async def share(ctx: CommandContext, args: str) -> list[Reply]:
+    checkin = await _own_or_staff(ctx, args, staff=False)
+    checkin.shareable = True
+    return [
+        Reply(
+            f"Check-in #{checkin.id} may now appear in the alliance-wide highlights. "
+            f"“unshare {checkin.id}” takes it back."
+        )
+    ]
+
+
+async def unshare(ctx: CommandContext, args: str) -> list[Reply]:
+    checkin = await _own_or_staff(ctx, args, staff=False)
+    checkin.shareable = False
+    return [Reply(f"Check-in #{checkin.id} stays with the backbone team only.")]
+
+
+async def star(ctx: CommandContext, args: str) -> list[Reply]:
+    if not Role(ctx.member.role).is_staff:
+        raise UserError("Starring answers for the digest is for the backbone team.")
+    checkin = await _own_or_staff(ctx, args, staff=True)
+    checkin.starred = not checkin.starred
+    state = "starred: it leads the digest's highlights" if checkin.starred else "unstarred"
+    return [Reply(f"Check-in #{checkin.id} is {state}.")]

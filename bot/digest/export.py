@@ -1,0 +1,164 @@
+"""``digest export``: the period's check-ins and measure figures as CSV or XLSX."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.digest.measures import latest_figures, measure_periods
+from bot.domain.errors import UserError
+from bot.domain.periods import Period
+from bot.domain.values import PeriodKind
+from bot.ports import Attachment
+from bot.storage import models as m
+from bot.storage.records import CheckIn
+
+CHECKIN_COLUMNS = (
+    "id",
+    "organisation",
+    "member",
+    "prompt",
+    "period",
+    "answer",
+    "number",
+    "choice",
+    "source",
+    "answered_at",
+    "edited_at",
+)
+
+
+@dataclass(frozen=True)
+class ExportData:
+    checkins: list[tuple[object, ...]]
+    measures: dict[str, list[tuple[object, ...]]]
+    """measure name -> rows of (organisation, period, figure, target)"""
+
+
+async def collect(s: AsyncSession, period: Period, start: datetime, end: datetime) -> ExportData:
+    checkins = [
+        tuple(row)
+        for row in (
+            await s.execute(
+                select(
+                    CheckIn.id,
+                    m.Organisation.name,
+                    m.Member.display_name,
+                    CheckIn.prompt_id,
+                    CheckIn.period_key,
+                    CheckIn.answer_text,
+                    CheckIn.answer_number,
+                    CheckIn.answer_choice,
+                    CheckIn.source,
+                    CheckIn.answered_at,
+                    CheckIn.edited_at,
+                )
+                .join(m.Member, m.Member.id == CheckIn.member_id)
+                .join(m.Organisation, m.Organisation.id == CheckIn.organisation_id)
+                .where(CheckIn.answered_at >= start, CheckIn.answered_at < end)
+                .order_by(CheckIn.answered_at, CheckIn.id)
+            )
+        ).all()
+    ]
+    measures: dict[str, list[tuple[object, ...]]] = {}
+    for measure in (
+        await s.scalars(select(m.Measure).where(m.Measure.active).order_by(m.Measure.key))
+    ).all():
+        keys = [p.key for p in measure_periods(period, PeriodKind(measure.period))]
+        figures = latest_figures(measure.id, keys)
+        rows = (
+            await s.execute(
+                select(
+                    m.Organisation.name,
+                    figures.c.period_key,
+                    figures.c.answer_number,
+                    m.MeasureTarget.target,
+                )
+                .join(m.Organisation, m.Organisation.id == figures.c.organisation_id)
+                .outerjoin(
+                    m.MeasureTarget,
+                    (m.MeasureTarget.measure_id == measure.id)
+                    & (m.MeasureTarget.organisation_id == m.Organisation.id),
+                )
+                .order_by(m.Organisation.name, figures.c.period_key)
+            )
+        ).all()
+        measures[measure.name] = [tuple(r) for r in rows]
+    return ExportData(checkins, measures)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
+    return value
+
+
+def to_csv(data: ExportData) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CHECKIN_COLUMNS)
+    writer.writerows([_cell(v) for v in row] for row in data.checkins)
+    writer.writerow([])
+    writer.writerow(["measure", "organisation", "period", "figure", "organisation target"])
+    for name, rows in data.measures.items():
+        writer.writerows([name, *row] for row in rows)
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(data: ExportData) -> bytes:
+    from openpyxl import Workbook  # an optional extra: imported only when asked for
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Check-ins"
+    sheet.append(list(CHECKIN_COLUMNS))
+    for row in data.checkins:
+        sheet.append([_cell(v) for v in row])
+    used: set[str] = {"Check-ins"}
+    for name, rows in data.measures.items():
+        title = _sheet_title(name, used)
+        measure_sheet = book.create_sheet(title)
+        measure_sheet.append(["organisation", "period", "figure", "organisation target"])
+        for row in rows:
+            measure_sheet.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    base = "".join(c for c in name if c not in "[]:*?/\\")[:28] or "Measure"
+    title, n = base, 2
+    while title in used:
+        title, n = f"{base[:25]} {n}", n + 1
+    used.add(title)
+    return title
+
+
+async def export(
+    s: AsyncSession, period: Period, start: datetime, end: datetime, fmt: str
+) -> Attachment:
+    if fmt not in ("csv", "xlsx"):
+        raise UserError(f"I can export as csv or xlsx, not “{fmt}”.")
+    data = await collect(s, period, start, end)
+    if fmt == "csv":
+        return Attachment(
+            f"alliance-{period.key}.csv",
+            to_csv(data),
+            "text/csv",
+            f"Check-ins and figures, {period.key}",
+        )
+    content = await asyncio.to_thread(to_xlsx, data)
+    return Attachment(
+        f"alliance-{period.key}.xlsx",
+        content,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        f"Check-ins and figures, {period.key}",
+    )

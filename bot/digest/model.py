@@ -1,0 +1,132 @@
+"""The digest as one value: every figure a rendering shows comes from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.domain.periods import Period
+
+
+@dataclass(frozen=True)
+class OrgResponse:
+    slug: str
+    name: str
+    delivered: int
+    answered: int
+    previous_delivered: int = 0
+    previous_answered: int = 0
+    quiet: bool = False
+    """No answer at all over the last few periods although prompts were delivered."""
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.delivered if self.delivered else None
+
+    @property
+    def previous_rate(self) -> float | None:
+        return self.previous_answered / self.previous_delivered if self.previous_delivered else None
+
+    @property
+    def change(self) -> float | None:
+        if self.rate is None or self.previous_rate is None:
+            return None
+        return self.rate - self.previous_rate
+
+
+@dataclass(frozen=True)
+class OrgFigure:
+    name: str
+    value: float | None
+    target: float | None
+
+
+@dataclass(frozen=True)
+class MeasureFigure:
+    key: str
+    name: str
+    unit: str
+    aggregation: str
+    period_keys: tuple[str, ...]
+    total: float | None
+    target: float | None
+    by_org: tuple[OrgFigure, ...]
+    history: tuple[tuple[str, float | None], ...] = ()
+    """(period key, alliance figure) for the last periods, oldest first, for the chart."""
+    period_target: float | None = None
+    """The alliance-wide target of one period (the chart's target line)."""
+
+
+@dataclass(frozen=True)
+class OrgReporting:
+    """Measure figures an organisation owed in the digest's periods, and how many came on time."""
+
+    name: str
+    due: int
+    on_time: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.on_time / self.due if self.due else None
+
+
+@dataclass(frozen=True)
+class Pending:
+    organisation: str
+    people: tuple[tuple[str, str], ...]
+    """(member name, what they have not answered)"""
+
+
+@dataclass(frozen=True)
+class Answer:
+    checkin_id: int
+    organisation: str
+    member: str
+    prompt: str
+    text: str
+    starred: bool = False
+
+
+@dataclass(frozen=True)
+class ExerciseGroup:
+    """Everyone's answers to one exercise, so staff see common barriers and needs."""
+
+    prompt_id: str
+    prompt: str
+    answers: tuple[Answer, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    alliance: str
+    period: Period
+    timezone: str
+    responses: tuple[OrgResponse, ...]
+    measures: tuple[MeasureFigure, ...]
+    pending: tuple[Pending, ...]
+    organisation_filter: str | None = None
+    reporting: tuple[OrgReporting, ...] = ()
+    highlights: tuple[Answer, ...] = ()
+    highlights_are_starred: bool = False
+    groups: tuple[ExerciseGroup, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def delivered(self) -> int:
+        return sum(r.delivered for r in self.responses)
+
+    @property
+    def answered(self) -> int:
+        return sum(r.answered for r in self.responses)
+
+    @property
+    def quiet(self) -> tuple[OrgResponse, ...]:
+        return tuple(r for r in self.responses if r.quiet)
+
+
+@dataclass(frozen=True)
+class SharedPost:
+    """The alliance-wide highlights: only answers their authors marked shareable."""
+
+    alliance: str
+    period: Period
+    groups: tuple[ExerciseGroup, ...]
