@@ -79,8 +79,10 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         fail(f"I could not reach the database or a file: {exc}.")
     except Exception as exc:
         log.debug("unexpected failure", exc_info=True)
-        fail(f"Something unexpected went wrong ({type(exc).__name__}: {str(exc)[:300]}). "
-             "Run again with --verbose for the details.")
+        fail(
+            f"Something unexpected went wrong ({type(exc).__name__}: {str(exc)[:300]}). "
+            "Run again with --verbose for the details."
+        )
     raise AssertionError("unreachable")
 
 
