@@ -130,7 +130,7 @@ def main_callback(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("alembic", "apscheduler"):
+    for noisy in ("alembic", "apscheduler", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     typer_ctx.obj = Context(
         settings, Console(highlight=False), Console(stderr=True, soft_wrap=True, highlight=False)

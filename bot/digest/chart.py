@@ -28,7 +28,9 @@ def build_figure(measures: tuple[MeasureFigure, ...], title: str) -> Figure:
         axes = figure.add_subplot(rows, columns, index)
         labels = [key for key, _ in ms.history]
         values = [value or 0.0 for _, value in ms.history]
-        axes.bar(labels, values, color="#4C78A8", label=f"{ms.name} ({ms.aggregation})")
+        positions = list(range(len(labels)))
+        axes.bar(positions, values, color="#4C78A8", label=f"{ms.name} ({ms.aggregation})")
+        axes.set_xticks(positions, labels)
         if ms.period_target is not None:
             axes.axhline(
                 ms.period_target, color="#E45756", linestyle="--", linewidth=2, label=TARGET_LABEL

@@ -18,7 +18,7 @@ from bot.storage import models as m
 from bot.storage.records import CheckIn, Delivery
 
 QUIET_PERIODS = 2
-"""An organisation with prompts but no answer over this many periods is flagged as quiet."""
+"""An organisation that had prompts but answered none in each of this many periods is quiet."""
 
 __all__ = ["compute_digest", "measure_periods", "window"]
 
@@ -78,10 +78,7 @@ async def compute_digest(
     current = await _rates(s, start, end, org_filter)
     before = period.previous()
     previous = await _rates(s, *window(before, zone), org_filter)
-    first_quiet = period
-    for _ in range(quiet_periods - 1):
-        first_quiet = first_quiet.previous()
-    quiet_span = await _rates(s, window(first_quiet, zone)[0], end, org_filter)
+    quiet = await _quiet(s, period, zone, org_filter, [current, previous], quiet_periods)
     responses = tuple(
         sorted(
             (
@@ -92,7 +89,7 @@ async def compute_digest(
                     answered,
                     previous.get(slug, ("", 0, 0))[1],
                     previous.get(slug, ("", 0, 0))[2],
-                    quiet=quiet_span[slug][1] > 0 and quiet_span[slug][2] == 0,
+                    quiet=slug in quiet,
                 )
                 for slug, (name, delivered, answered) in current.items()
             ),
@@ -113,6 +110,32 @@ async def compute_digest(
         highlights_are_starred=starred,
         groups=await exercise_groups(s, start, end, organisation),
     )
+
+
+async def _quiet(
+    s: AsyncSession,
+    period: Period,
+    zone: str,
+    org_filter: list[Any],
+    known: list[dict[str, tuple[str, int, int]]],
+    periods: int,
+) -> set[str]:
+    """Organisations that had prompts but answered none, in each of the last ``periods``."""
+    quiet: set[str] | None = None
+    for index in range(periods):
+        rates = (
+            known[index]
+            if index < len(known)
+            else await _rates(s, *window(period, zone), org_filter)
+        )
+        silent = {
+            slug
+            for slug, (_, delivered, answered) in rates.items()
+            if delivered > 0 and answered == 0
+        }
+        quiet = silent if quiet is None else quiet & silent
+        period = period.previous()
+    return quiet or set()
 
 
 async def _pending(

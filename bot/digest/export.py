@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.measures import latest_figures, measure_periods
@@ -42,6 +42,18 @@ class ExportData:
 
 
 async def collect(s: AsyncSession, period: Period, start: datetime, end: datetime) -> ExportData:
+    """Exercise answers given in the period, and measure figures *for* its measure periods."""
+    measures = (
+        await s.scalars(select(m.Measure).where(m.Measure.active).order_by(m.Measure.key))
+    ).all()
+    keys = {
+        measure.id: [p.key for p in measure_periods(period, PeriodKind(measure.period))]
+        for measure in measures
+    }
+    about_period = or_(
+        and_(CheckIn.measure_id.is_(None), CheckIn.answered_at >= start, CheckIn.answered_at < end),
+        *[and_(CheckIn.measure_id == mid, CheckIn.period_key.in_(k)) for mid, k in keys.items()],
+    )
     checkins = [
         tuple(row)
         for row in (
@@ -61,17 +73,14 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
                 )
                 .join(m.Member, m.Member.id == CheckIn.member_id)
                 .join(m.Organisation, m.Organisation.id == CheckIn.organisation_id)
-                .where(CheckIn.answered_at >= start, CheckIn.answered_at < end)
+                .where(about_period)
                 .order_by(CheckIn.answered_at, CheckIn.id)
             )
         ).all()
     ]
-    measures: dict[str, list[tuple[object, ...]]] = {}
-    for measure in (
-        await s.scalars(select(m.Measure).where(m.Measure.active).order_by(m.Measure.key))
-    ).all():
-        keys = [p.key for p in measure_periods(period, PeriodKind(measure.period))]
-        figures = latest_figures(measure.id, keys)
+    figures_by_measure: dict[str, list[tuple[object, ...]]] = {}
+    for measure in measures:
+        figures = latest_figures(measure.id, keys[measure.id])
         rows = (
             await s.execute(
                 select(
@@ -89,8 +98,8 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
                 .order_by(m.Organisation.name, figures.c.period_key)
             )
         ).all()
-        measures[measure.name] = [tuple(r) for r in rows]
-    return ExportData(checkins, measures)
+        figures_by_measure[measure.name] = [tuple(r) for r in rows]
+    return ExportData(checkins, figures_by_measure)
 
 
 def _cell(value: object) -> object:
