@@ -362,6 +362,9 @@ def show_settings(typer_ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    from adapters import commands_run  # noqa: F401  (registers run and demo)
-
     app()
+
+
+# run and demo build the runtime and the adapters; they live in their own module and register
+# themselves on ``app`` (imported last, once everything above exists).
+from adapters import commands_run  # noqa: E402, F401

@@ -1,0 +1,71 @@
+"""Settings and the command line: secrets stay secret, mistakes read as one clear sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.cli import app
+from bot.domain.errors import UserError
+from bot.settings import load_settings
+from bot.storage.database import normalize_url
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgresql://bot:pw@db/alliance", "postgresql+asyncpg://bot:pw@db/alliance"),
+        ("postgres://bot@db/alliance", "postgresql+asyncpg://bot@db/alliance"),
+    ],
+)
+def test_plain_database_urls_get_the_async_driver(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+def test_an_unsupported_database_is_refused_politely() -> None:
+    with pytest.raises(UserError, match="not supported"):
+        normalize_url("mysql://db/alliance")
+    result = runner.invoke(app, ["--database-url", "mysql://db/x", "db", "upgrade"])
+    assert result.exit_code == 2
+    assert "not supported" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_secrets_are_masked_and_nesting_works(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ALLIANCE_BOT_SLACK__BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("ALLIANCE_BOT_MATRIX__PASSWORD", "hunter2")
+    file = tmp_path / "settings.toml"
+    file.write_text('log_level = "WARNING"\n[slack]\nmode = "socket"\nport = 4000\n')
+    monkeypatch.setenv("ALLIANCE_BOT_SLACK__PORT", "5000")  # the environment wins
+    settings = load_settings(file)
+    assert settings.slack.mode == "socket" and settings.slack.port == 5000
+    assert settings.log_level == "WARNING"
+    assert settings.slack.bot_token is not None
+    assert settings.slack.bot_token.get_secret_value() == "xoxb-very-secret"
+    result = runner.invoke(app, ["--settings", str(file), "settings"])
+    assert result.exit_code == 0
+    assert "xoxb-very-secret" not in result.output and "hunter2" not in result.output
+    assert "**********" in result.output
+
+
+def test_a_missing_settings_file_is_named() -> None:
+    result = runner.invoke(app, ["--settings", "/nowhere/settings.toml", "settings"])
+    assert result.exit_code == 2
+    assert "/nowhere/settings.toml does not exist" in result.output
+
+
+def test_help_explains_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    for command in ("run", "demo", "db", "alliance", "prompts", "settings"):
+        assert command in result.output
+    for group in ("db", "alliance", "prompts"):
+        sub = runner.invoke(app, [group, "--help"])
+        assert sub.exit_code == 0 and "Usage" in sub.output
