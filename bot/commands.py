@@ -19,10 +19,11 @@ from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Role
 from bot.events import CommandReceived
 from bot.ports import Attachment, Reply
-from bot.render import load_prompts, prompt_message
+from bot.render import prompt_message
 from bot.scheduling.cron import parse_cron
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
+from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, CheckInRevision, Delivery
 
 AnswerFn = Callable[[Delivery, str, str], Awaitable[list[Reply]]]

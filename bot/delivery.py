@@ -122,14 +122,15 @@ class Dispatcher:
                 return 0
             context = await self.renderer.context(s, rows, self.preference)
         outcomes = await asyncio.gather(*(self._one(row, context, now) for row in rows))
+        changes = [{"id": o.delivery_id, **o.values} for o in outcomes if o.values]
         async with self.db.session() as s:
-            for outcome in outcomes:
-                if outcome.values:
-                    await s.execute(
-                        update(Delivery)
-                        .where(Delivery.id == outcome.delivery_id)
-                        .values(**outcome.values)
-                    )
+            # One executemany per set of columns (sent, failed, postponed differ), not a
+            # statement per row: ORM bulk UPDATE by primary key.
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for change in changes:
+                by_columns.setdefault(tuple(sorted(change)), []).append(change)
+            for group in by_columns.values():
+                await s.execute(update(Delivery), group)
         return len(rows)
 
     async def _one(self, row: Delivery, context: Any, now: datetime) -> Outcome:

@@ -15,11 +15,11 @@ from bot.domain.answers import parse_answer
 from bot.domain.errors import UserError
 from bot.domain.values import Role
 from bot.ports import Clock
-from bot.render import load_prompts
 from bot.scheduling.cron import parse_cron
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
 from bot.storage.database import Database
+from bot.storage.prompts import load_prompts
 from bot.storage.records import AdapterState, CheckIn
 
 

@@ -18,6 +18,7 @@ from bot.domain.values import AnswerType, DeliveryKind
 from bot.i18n import t
 from bot.ports import Attachment, ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
 from bot.storage import models as m
+from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, Delivery
 
 
@@ -93,11 +94,6 @@ async def digest_content(s: AsyncSession, kind: str, period_key: str) -> DigestC
     return DigestContent(
         f"Digest {period.key}", renderer.text(value), renderer.formats(value), files
     )
-
-
-async def load_prompts(s: AsyncSession) -> dict[str, PromptDef]:
-    rows = (await s.scalars(select(m.Prompt))).all()
-    return {row.id: PromptDef.model_validate(row.definition) for row in rows}
 
 
 def prompt_message(

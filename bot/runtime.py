@@ -16,6 +16,7 @@ from bot.delivery import Dispatcher, RetryPolicy
 from bot.directory import Directory
 from bot.domain.errors import UserError
 from bot.events import InboundEvent
+from bot.ingest import Batcher, answer_ref
 from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, Sent
 from bot.render import Renderer
 from bot.scheduling.planner import Planner
@@ -61,6 +62,8 @@ class Runtime:
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
         self.scheduler = Scheduler(self.planner)
+        self.batcher = Batcher(self.service.handle_answers)
+        self._batching = False
         self.directory = Directory(self.db, clock, self.planner)
         self.started = False
         self.load_report: LoadReport | None = None
@@ -82,6 +85,8 @@ class Runtime:
             await self.load(self.alliance_file)
         await self.planner.tick()
         self.tasks.spawn(self.dispatcher.run(self._stop), "dispatcher")
+        self.tasks.spawn(self.batcher.run(self._stop), "answers")
+        self._batching = True
         if self.real_time:
             self.scheduler.start()
             await self.scheduler.rebuild()
@@ -107,6 +112,7 @@ class Runtime:
         """Stop taking new work, send what is already due, then close everything."""
         self.scheduler.shutdown()
         self._stop.set()
+        self._batching = False
         self.dispatcher.wake()
         try:
             await asyncio.wait_for(self.tasks.wait(), timeout=30)
@@ -119,7 +125,10 @@ class Runtime:
         self.started = False
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
-        replies = await self.service.handle(event)
+        if self._batching and answer_ref(event) is not None:
+            replies = await self.batcher.submit(event)  # answers arriving together share a batch
+        else:
+            replies = await self.service.handle(event)
         self.dispatcher.wake()
         return replies
 

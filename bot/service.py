@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.checkins import delivery_by_ref, latest_open, record_answer
+from bot.checkins import latest_open
 from bot.commands import CommandContext, run_command
 from bot.directory import member_by_account
-from bot.domain.answers import Answer
 from bot.domain.errors import UserError
 from bot.domain.prompts import PromptDef
-from bot.domain.values import DeliveryStatus
 from bot.events import (
     ChoicePicked,
     CommandReceived,
@@ -26,11 +23,13 @@ from bot.events import (
     MessageReceived,
     Undecryptable,
 )
+from bot.ingest import Answered, AnswerItem, answer_many, answer_ref, item_for
 from bot.ports import Clock, Reply
-from bot.render import load_prompts
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
+from bot.storage.bulk import claim_once
 from bot.storage.database import Database
+from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, Delivery, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -38,17 +37,6 @@ SORRY = (
     "Sorry, something went wrong on my side and your message was not saved. "
     "Please try again in a minute; the backbone team has been told."
 )
-
-
-@dataclass(frozen=True)
-class Answered:
-    """A check-in was stored: adapters may show it on the prompt message."""
-
-    delivery_id: int
-    message_ref: str | None
-    address: str
-    in_channel: bool
-    summary: str
 
 
 class Service:
@@ -67,26 +55,27 @@ class Service:
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
         """Decide what ``event`` means; a replayed event id changes nothing and says nothing."""
+        if answer_ref(event) is not None:
+            return (await self.handle_answers([event]))[0]
+        return await self.handle_one(event)
+
+    async def handle_one(self, event: InboundEvent) -> list[Reply]:
+        """Anything but an answer to a prompt message: commands, direct messages, edits."""
         answered: list[Answered] = []
         try:
             async with self.db.session() as s:
-                if (
-                    await s.scalar(
-                        select(ProcessedEvent.id).where(
-                            ProcessedEvent.platform == event.platform,
-                            ProcessedEvent.event_id == event.event_id,
-                        )
-                    )
-                    is not None
-                ):
-                    return []
-                s.add(
-                    ProcessedEvent(
-                        platform=event.platform,
-                        event_id=event.event_id,
-                        processed_at=self.clock.now(),
-                    )
+                first_time = await claim_once(
+                    s,
+                    ProcessedEvent,
+                    {
+                        "platform": event.platform,
+                        "event_id": event.event_id,
+                        "processed_at": self.clock.now(),
+                    },
+                    ("platform", "event_id"),
                 )
+                if not first_time:
+                    return []
                 replies = await self._decide(s, event, answered)
         except UserError as exc:
             return [Reply(str(exc))]
@@ -140,17 +129,8 @@ class Service:
 
             ctx = CommandContext(s, member, event, self.clock.now(), self.planner, answer)
             return await run_command(ctx, event.name, event.args)
-        if isinstance(event, ChoicePicked | FormSubmitted):
-            delivery = await delivery_by_ref(s, event.platform, event.message_ref)
-            if delivery is None:
-                raise UserError("That prompt is no longer open for answers.")
-            text = (
-                event.choice
-                if isinstance(event, ChoicePicked)
-                else next(iter(event.values.values()), "")
-            )
-            source = "button" if isinstance(event, ChoicePicked) else "form"
-            return await self.answer(s, member, delivery, text, source, event, answered)
+        if not isinstance(event, MessageReceived):  # answers to prompt messages go by batch
+            raise AssertionError(f"{type(event).__name__} is handled by handle_answers")
         return await self._message(s, member, event, answered)
 
     async def _message(
@@ -169,11 +149,6 @@ class Service:
                         s, member, delivery, event.text, "edit", event, answered
                     )
             return []
-        ref = event.thread or event.in_reply_to
-        delivery = await delivery_by_ref(s, event.platform, ref) if ref else None
-        if delivery is not None:
-            source = "thread" if event.thread else "reply"
-            return await self.answer(s, member, delivery, event.text, source, event, answered)
         if not event.is_direct:
             return []
         delivery = await latest_open(s, member, self.clock.now(), event.platform)
@@ -193,35 +168,54 @@ class Service:
         event: Event,
         answered: list[Answered],
     ) -> list[Reply]:
-        if delivery.member_id not in (None, member.id):
-            raise UserError(
-                "That question was sent to someone else, so I can't take your "
-                "answer to it. Use checkin to answer your own."
-            )
-        if delivery.status == DeliveryStatus.SKIPPED.value and delivery.member_id == member.id:
-            delivery.status = DeliveryStatus.SENT.value
-        prompt = await self.prompt(s, delivery.prompt_id or "")
-        recorded = await record_answer(
-            s,
-            delivery=delivery,
-            member=member,
-            prompt=prompt,
-            text=text,
-            source=source,
-            platform=event.platform,
-            now=self.clock.now(),
-            event_ref=event.event_id,
+        """One answer to a prompt already found (a command, a direct message, an edit)."""
+        assert isinstance(event, MessageReceived | CommandReceived | ChoicePicked | FormSubmitted)
+        item = AnswerItem(event, text, source, delivery=delivery)
+        batch = await answer_many(
+            s, [item], self.clock.now(), lambda pid: self.prompt(s, pid), answered, claim=False
         )
-        answered.append(
-            Answered(
-                delivery.id,
-                delivery.message_ref,
-                delivery.address or "",
-                delivery.channel_id is not None,
-                recorded.answer_display,
+        replies = batch.replies[0]
+        if item.release:  # refused: roll the whole event back, as UserError does elsewhere
+            raise UserError(replies[0].text)
+        return replies
+
+    async def handle_answers(self, events: list[InboundEvent]) -> list[list[Reply]]:
+        """Answers to prompt messages, many in one transaction (see bot/ingest.py)."""
+        answered: list[Answered] = []
+        try:
+            async with self.db.session() as s:
+                batch = await answer_many(
+                    s,
+                    [item_for(e) for e in events],
+                    self.clock.now(),
+                    lambda pid: self.prompt(s, pid),
+                    answered,
+                )
+        except IntegrityError:
+            if len(events) == 1:  # handled concurrently elsewhere
+                return [[]]
+            return [(await self.handle_answers([e]))[0] for e in events]
+        except Exception:
+            log.exception("could not store a batch of %d answers", len(events))
+            return [[Reply(SORRY)] for _ in events]
+        self._announce(answered, events[0].platform if events else "")
+        redone: dict[int, list[Reply]] = {}
+        if batch.later:
+            redone.update(
+                zip(
+                    [id(e) for e in batch.later],
+                    await self.handle_answers(batch.later),
+                    strict=True,
+                )
             )
-        )
-        return [Reply(recorded.message, quoted=recorded.answer_display)]
+        for event in batch.plain:
+            redone[id(event)] = await self.handle_one(event)
+        return [redone.get(id(e), r) for e, r in zip(events, batch.replies, strict=True)]
+
+    def _announce(self, answered: list[Answered], platform: str) -> None:
+        if self.on_answered:
+            for item in answered:
+                self.on_answered(item, platform)
 
 
-__all__ = ["Answer", "Answered", "Service"]
+__all__ = ["Answered", "Service"]

@@ -69,6 +69,13 @@ async def test_change_quiet_organisations_and_on_time_reporting(
         await h.reply("d1", latest("d1", "people"), "9")  # 10 Dec: after the week's grace
         async with h.runtime.db.session() as s:
             digest = await compute_digest(s, Period.parse_key("2026-W49"))
+            week_48 = await compute_digest(s, Period.parse_key("2026-W48"))
+        [group] = week_48.groups  # the same exercise's answers side by side
+        assert group.prompt_id == "name-a-barrier"
+        assert [(a.organisation, a.text) for a in group.answers] == [
+            ("Org A", "Different opening hours."),
+            ("Org A", "No shared calendar."),
+        ]
         rows = {r.name: r for r in digest.responses}
         # Week 49: Ann's exercise and figures of two prompts to Org A (Abe's exercise open).
         assert (rows["Org A"].answered, rows["Org A"].delivered) == (2, 3)

@@ -302,7 +302,8 @@ async def _sync_children(
             session.add(model(**{parent_col: key[0], key_col: key[1], value_col: value}))
             changed.add(by_id[key[0]])
     await session.flush()
+    reported = {*report.added, *report.changed, *report.deactivated}
     for name in sorted(changed):
         entry = f"{label} {name}"
-        if entry not in report.added + report.changed + report.deactivated:
+        if entry not in reported:
             report.changed.append(entry)

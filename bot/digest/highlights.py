@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.model import Answer, ExerciseGroup, SharedPost
 from bot.domain.periods import Period
-from bot.domain.prompts import PromptDef
 from bot.domain.values import PromptKind
 from bot.storage import models as m
+from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn
 
 RECENT = 5
@@ -20,23 +20,24 @@ PER_GROUP = 12
 
 
 def _query(start: datetime, end: datetime, organisation: str | None) -> Any:
+    """Exercise answers given in the window, with who gave them (no prompt bodies: those are
+    read once per digest, not once per row)."""
+    exercises = select(m.Prompt.id).where(m.Prompt.kind == PromptKind.EXERCISE.value)
     query = (
         select(
             CheckIn.id,
             m.Organisation.name,
             m.Member.display_name,
-            m.Prompt.definition,
             CheckIn.answer_text,
             CheckIn.starred,
             CheckIn.prompt_id,
         )
         .join(m.Member, m.Member.id == CheckIn.member_id)
         .join(m.Organisation, m.Organisation.id == CheckIn.organisation_id)
-        .join(m.Prompt, m.Prompt.id == CheckIn.prompt_id)
         .where(
             CheckIn.answered_at >= start,
             CheckIn.answered_at < end,
-            m.Prompt.kind == PromptKind.EXERCISE.value,
+            CheckIn.prompt_id.in_(exercises),
         )
     )
     if organisation:
@@ -44,60 +45,73 @@ def _query(start: datetime, end: datetime, organisation: str | None) -> Any:
     return query
 
 
-def _answer(row: Any) -> Answer:
-    cid, org, member, definition, text, starred, _ = row
-    prompt = PromptDef.model_validate(definition).text_for("en")
-    return Answer(cid, org, member, prompt, text, bool(starred))
+async def _answers(s: AsyncSession, query: Any) -> list[Answer]:
+    rows = (await s.execute(query)).all()
+    if not rows:
+        return []
+    prompts = await load_prompts(s)
+    return [
+        Answer(
+            cid,
+            org,
+            member,
+            prompts[pid].text_for("en") if pid in prompts else pid,
+            text,
+            bool(starred),
+            pid,
+        )
+        for cid, org, member, text, starred, pid in rows
+    ]
 
 
 async def highlights(
     s: AsyncSession, start: datetime, end: datetime, organisation: str | None
 ) -> tuple[tuple[Answer, ...], bool]:
     """Starred answers of the period; when none are starred, the most recent ones."""
-    starred = (
-        await s.execute(
-            _query(start, end, organisation)
-            .where(CheckIn.starred)
-            .order_by(CheckIn.answered_at.desc())
-            .limit(20)
-        )
-    ).all()
+    starred = await _answers(
+        s,
+        _query(start, end, organisation)
+        .where(CheckIn.starred)
+        .order_by(CheckIn.answered_at.desc())
+        .limit(20),
+    )
     if starred:
-        return tuple(_answer(r) for r in starred), True
-    recent = (
-        await s.execute(
-            _query(start, end, organisation)
-            .order_by(CheckIn.answered_at.desc(), CheckIn.id.desc())
-            .limit(RECENT)
-        )
-    ).all()
-    return tuple(_answer(r) for r in recent), False
+        return tuple(starred), True
+    recent = await _answers(
+        s,
+        _query(start, end, organisation)
+        .order_by(CheckIn.answered_at.desc(), CheckIn.id.desc())
+        .limit(RECENT),
+    )
+    return tuple(recent), False
 
 
-def _group(rows: list[Any]) -> tuple[ExerciseGroup, ...]:
+async def _grouped(s: AsyncSession, query: Any) -> tuple[ExerciseGroup, ...]:
+    """At most PER_GROUP answers per exercise, chosen in SQL, most answered exercises first."""
+    ranked = query.add_columns(
+        func.row_number()
+        .over(partition_by=CheckIn.prompt_id, order_by=(m.Organisation.name, CheckIn.id))
+        .label("place"),
+        func.count().over(partition_by=CheckIn.prompt_id).label("total"),
+    ).subquery()
+    columns = ("id", "name", "display_name", "answer_text", "starred", "prompt_id")
+    rows = (
+        select(*[ranked.c[name] for name in columns])
+        .where(ranked.c.place <= PER_GROUP)
+        .order_by(ranked.c.total.desc(), ranked.c.prompt_id, ranked.c.place)
+    )
     groups: dict[str, list[Answer]] = {}
-    prompts: dict[str, str] = {}
-    for row in rows:
-        answer = _answer(row)
-        prompt_id = row[6]
-        prompts[prompt_id] = answer.prompt
-        if len(groups.setdefault(prompt_id, [])) < PER_GROUP:
-            groups[prompt_id].append(answer)
+    for answer in await _answers(s, rows):
+        groups.setdefault(answer.prompt_id, []).append(answer)
     return tuple(
-        ExerciseGroup(pid, prompts[pid], tuple(answers))
-        for pid, answers in sorted(groups.items(), key=lambda g: -len(g[1]))
+        ExerciseGroup(pid, answers[0].prompt, tuple(answers)) for pid, answers in groups.items()
     )
 
 
 async def exercise_groups(
     s: AsyncSession, start: datetime, end: datetime, organisation: str | None
 ) -> tuple[ExerciseGroup, ...]:
-    rows = (
-        await s.execute(
-            _query(start, end, organisation).order_by(CheckIn.prompt_id, m.Organisation.name)
-        )
-    ).all()
-    return _group(list(rows))
+    return await _grouped(s, _query(start, end, organisation))
 
 
 async def shared_post(
@@ -105,11 +119,5 @@ async def shared_post(
 ) -> SharedPost:
     """For the whole alliance: only answers whose authors said they may be shared."""
     meta = await s.get(m.Alliance, 1)
-    rows = (
-        await s.execute(
-            _query(start, end, None)
-            .where(CheckIn.shareable.is_(True))
-            .order_by(CheckIn.prompt_id, m.Organisation.name)
-        )
-    ).all()
-    return SharedPost(meta.name if meta else "alliance", period, _group(list(rows)))
+    groups = await _grouped(s, _query(start, end, None).where(CheckIn.shareable.is_(True)))
+    return SharedPost(meta.name if meta else "alliance", period, groups)

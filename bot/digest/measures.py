@@ -109,7 +109,7 @@ async def measure_figures(
                     ),
                 )
                 .where(m.Organisation.active, *org_filter)
-                .group_by(m.Organisation.name, m.MeasureTarget.target)
+                .group_by(m.Organisation.id, m.Organisation.name, m.MeasureTarget.target)
                 .order_by(m.Organisation.name)
             )
         ).all()
@@ -181,8 +181,9 @@ async def reporting_rates(
     s: AsyncSession, period: Period, zone: str, organisation: str | None
 ) -> tuple[OrgReporting, ...]:
     """Per organisation: figures owed in the digest's measure periods, and those on time."""
-    due: dict[str, int] = {}
-    on_time: dict[str, int] = {}
+    due: dict[int, int] = {}
+    on_time: dict[int, int] = {}
+    names: dict[int, str] = {}
     tz = ZoneInfo(zone)
     measures = (
         await s.execute(select(m.Measure.id, m.Measure.period).where(m.Measure.active))
@@ -198,7 +199,7 @@ async def reporting_rates(
             )
             rows = (
                 await s.execute(
-                    select(m.Organisation.name, first.c.first)
+                    select(m.Organisation.id, m.Organisation.name, first.c.first)
                     .select_from(Delivery)
                     .join(m.Organisation, m.Organisation.id == Delivery.organisation_id)
                     .outerjoin(first, first.c.organisation_id == Delivery.organisation_id)
@@ -209,14 +210,18 @@ async def reporting_rates(
                         Delivery.status == DeliveryStatus.SENT.value,
                         *([m.Organisation.slug == organisation] if organisation else []),
                     )
-                    .group_by(m.Organisation.name, first.c.first)
+                    .group_by(m.Organisation.id, m.Organisation.name, first.c.first)
                 )
             ).all()
-            for name, answered_at in rows:
-                due[name] = due.get(name, 0) + 1
+            for org_id, name, answered_at in rows:
+                names[org_id] = name
+                due[org_id] = due.get(org_id, 0) + 1
                 if answered_at is not None and _aware(answered_at) <= deadline:
-                    on_time[name] = on_time.get(name, 0) + 1
-    return tuple(OrgReporting(name, due[name], on_time.get(name, 0)) for name in sorted(due))
+                    on_time[org_id] = on_time.get(org_id, 0) + 1
+    return tuple(
+        OrgReporting(names[o], due[o], on_time.get(o, 0))
+        for o in sorted(due, key=lambda o: names[o])
+    )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -84,6 +84,7 @@ class Answer:
     prompt: str
     text: str
     starred: bool = False
+    prompt_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ class Delivery(Base):
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id"), nullable=True
     )
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id"), nullable=True, index=True
+    )
     period_key: Mapped[str] = mapped_column(String(16), default="")
     occurrence: Mapped[str] = mapped_column(String(32), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
@@ -74,6 +76,7 @@ class CheckIn(Base):
         Index("ix_checkins_prompt_period", "prompt_id", "period_key"),
         Index("ix_checkins_measure_period", "measure_id", "period_key"),
         Index("ix_checkins_member", "member_id", "answered_at"),
+        Index("ix_checkins_answered", "answered_at"),
         UniqueConstraint("delivery_id", "member_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

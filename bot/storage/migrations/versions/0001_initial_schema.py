@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 20:00:18.371925
+Create Date: 2026-11-23 20:31:14.349737
 """
 
 from __future__ import annotations
@@ -285,6 +285,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_deliveries_org_period", ["organisation_id", "period_key"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_deliveries_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_deliveries_remind_at"), ["remind_at"], unique=False)
         batch_op.create_index("ix_deliveries_scheduled", ["scheduled_at"], unique=False)
 
@@ -372,6 +373,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.create_index("ix_checkins_answered", ["answered_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_checkins_event_ref"), ["event_ref"], unique=False)
         batch_op.create_index(
             "ix_checkins_measure_period", ["measure_id", "period_key"], unique=False
@@ -422,6 +424,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_checkins_member")
         batch_op.drop_index("ix_checkins_measure_period")
         batch_op.drop_index(batch_op.f("ix_checkins_event_ref"))
+        batch_op.drop_index("ix_checkins_answered")
 
     op.drop_table("checkins")
     op.drop_table("measure_targets")
@@ -429,6 +432,7 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_scheduled")
         batch_op.drop_index(batch_op.f("ix_deliveries_remind_at"))
+        batch_op.drop_index(batch_op.f("ix_deliveries_parent_id"))
         batch_op.drop_index("ix_deliveries_org_period")
         batch_op.drop_index(batch_op.f("ix_deliveries_message_ref"))
         batch_op.drop_index("ix_deliveries_member_status")

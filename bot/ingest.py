@@ -1,0 +1,397 @@
+"""Answers by the batch: when many replies arrive at once, each batch costs a handful of
+statements instead of several per reply. A batch of one is the ordinary case, so this is the
+only path answers to a known prompt take; the rules are the same as one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.answers import Answer, parse_answer
+from bot.domain.errors import UserError
+from bot.domain.periods import Period
+from bot.domain.prompts import PromptDef
+from bot.domain.values import DeliveryKind, DeliveryStatus
+from bot.events import ChoicePicked, Event, FormSubmitted, InboundEvent, MessageReceived
+from bot.i18n import t
+from bot.ports import Reply
+from bot.storage import models as m
+from bot.storage.records import CheckIn, CheckInRevision, Delivery, ProcessedEvent
+
+log = logging.getLogger(__name__)
+NOT_YOURS = (
+    "That question was sent to someone else, so I can't take your answer to it. "
+    "Use checkin to answer your own."
+)
+CLOSED = "That prompt is no longer open for answers."
+
+
+def answer_ref(event: InboundEvent) -> tuple[str, str, str] | None:
+    """(prompt message reference, answer text, source) when ``event`` answers a known prompt."""
+    if isinstance(event, ChoicePicked):
+        return event.message_ref, event.choice, "button"
+    if isinstance(event, FormSubmitted):
+        return event.message_ref, next(iter(event.values.values()), ""), "form"
+    if isinstance(event, MessageReceived) and not event.edits:
+        ref = event.thread or event.in_reply_to
+        if ref:
+            return ref, event.text, "thread" if event.thread else "reply"
+    return None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A check-in was stored: adapters may show it on the prompt message."""
+
+    delivery_id: int
+    message_ref: str | None
+    address: str
+    in_channel: bool
+    summary: str
+
+
+@dataclass
+class AnswerItem:
+    """One answer: to the prompt message ``ref`` points at, or to a ``delivery`` already found
+    (a ``checkin`` command, a direct message, an edit)."""
+
+    event: InboundEvent
+    text: str
+    source: str
+    ref: str = ""
+    delivery: Delivery | None = None
+    replies: list[Reply] = field(default_factory=list)
+    release: bool = False
+    """Forget the event id (it stored nothing), as one event at a time would."""
+
+
+def item_for(event: InboundEvent) -> AnswerItem:
+    found = answer_ref(event)
+    assert found is not None, "only answers to a prompt message go by the batch"
+    ref, text, source = found
+    return AnswerItem(event, text, source, ref)
+
+
+@dataclass
+class Batch:
+    replies: list[list[Reply]]
+    """In the order of the items."""
+    later: list[InboundEvent]
+    """A second answer to the same prompt within the batch: handle in the next one."""
+    plain: list[InboundEvent]
+    """Direct messages replying to something that is not a prompt: handle one at a time."""
+
+
+def _insert(s: AsyncSession) -> Any:
+    dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def answer_many(
+    s: AsyncSession,
+    items: Sequence[AnswerItem],
+    now: datetime,
+    prompt: Callable[[str], Awaitable[PromptDef]],
+    answered: list[Answered],
+    *,
+    claim: bool = True,
+) -> Batch:
+    """Store answers in one transaction.
+
+    ``claim`` records each event id first, so a replayed event changes nothing; the caller may
+    have done that already (one event at a time)."""
+    keys = [(i.event.platform, i.event.event_id) for i in items]
+    if claim:
+        new = {
+            tuple(row)
+            for row in (
+                await s.execute(
+                    _insert(s)(ProcessedEvent.__table__)
+                    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+                    .returning(ProcessedEvent.platform, ProcessedEvent.event_id),
+                    [
+                        {"platform": p, "event_id": e, "processed_at": now}
+                        for p, e in dict.fromkeys(keys)
+                    ],
+                )
+            ).all()
+        }
+    else:
+        new = set(keys)
+    fresh = [i for i in items if (i.event.platform, i.event.event_id) in new]
+    members = await _members(s, {(i.event.platform, i.event.sender) for i in fresh})
+    found = await _deliveries(s, {(i.event.platform, i.ref) for i in fresh if i.ref})
+    for i in fresh:
+        if i.delivery is None and i.ref:
+            i.delivery = found.get((i.event.platform, i.ref))
+    pairs = {
+        (i.delivery.id, mem.id)
+        for i in fresh
+        if i.delivery is not None and (mem := members.get((i.event.platform, i.event.sender)))
+    }
+    existing = await _checkins(s, pairs)
+    later: list[InboundEvent] = []
+    plain: list[InboundEvent] = []
+    taken: set[tuple[int, int]] = set()
+    rows: list[dict[str, Any]] = []
+    for item in fresh:
+        event = item.event
+        member = members.get((event.platform, event.sender))
+        delivery = item.delivery
+        try:
+            if member is None:
+                if isinstance(event, MessageReceived) and not event.is_direct:
+                    continue
+                raise UserError(
+                    "I don't know you yet: ask your alliance's backbone team to add your "
+                    f"{event.platform} account ({event.sender}) to the alliance file."
+                )
+            if delivery is None or delivery.prompt_id is None:
+                if isinstance(event, MessageReceived) and item.ref:
+                    if event.is_direct:  # a reply to some other message in a DM
+                        plain.append(event)
+                        item.release = True
+                    continue  # in a channel, a thread that is not a prompt's: conversation
+                raise UserError(CLOSED)
+            if delivery.member_id not in (None, member.id):
+                raise UserError(NOT_YOURS)
+            if (delivery.id, member.id) in taken:
+                later.append(event)
+                new.discard((event.platform, event.event_id))
+                item.release = True
+                continue
+            definition = await prompt(delivery.prompt_id)
+            answer = parse_answer(definition, item.text, member.locale)
+        except UserError as exc:
+            item.replies = [Reply(str(exc))]
+            item.release = True
+            continue
+        taken.add((delivery.id, member.id))
+        label = Period.parse_key(delivery.period_key).label(member.locale)
+        display = answer.display(definition, member.locale)
+        before = existing.get((delivery.id, member.id))
+        if before is not None:
+            old = Answer(before.answer_text, before.answer_number, before.answer_choice).display(
+                definition, member.locale
+            )
+            _edit(s, before, answer, item.source, now)
+            item.replies = [
+                Reply(t("updated", member.locale, period=label, before=old), quoted=display)
+            ]
+        else:
+            rows.append(_row(delivery, member, definition, answer, item, now))
+            item.replies = [Reply(t("recorded", member.locale, period=label), quoted=display)]
+        answered.append(
+            Answered(
+                delivery.id,
+                delivery.message_ref,
+                delivery.address or "",
+                delivery.channel_id is not None,
+                display,
+            )
+        )
+    if rows:
+        await s.execute(_insert(s)(CheckIn.__table__), rows)
+    taken_ids = {delivery_id for delivery_id, _ in taken}
+    settled = {
+        i.delivery.id: i.delivery
+        for i in fresh
+        if i.delivery is not None and i.delivery.id in taken_ids
+    }
+    await _settle_deliveries(s, list(settled.values()))
+    released = [(i.event.platform, i.event.event_id) for i in items if i.release]
+    if released and claim:
+        await s.execute(
+            delete(ProcessedEvent).where(
+                tuple_(ProcessedEvent.platform, ProcessedEvent.event_id).in_(released)
+            )
+        )
+    return Batch([i.replies for i in items], later, plain)
+
+
+def _row(
+    delivery: Delivery,
+    member: m.Member,
+    prompt: PromptDef,
+    answer: Answer,
+    item: AnswerItem,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery.id,
+        "member_id": member.id,
+        "organisation_id": delivery.organisation_id or member.organisation_id,
+        "prompt_id": prompt.id,
+        "measure_id": delivery.measure_id,
+        "period_key": delivery.period_key,
+        "answer_text": answer.text,
+        "answer_number": answer.number,
+        "answer_choice": answer.choice,
+        "source": item.source,
+        "platform": item.event.platform,
+        "event_ref": item.event.event_id,
+        "answered_at": now,
+        "edited_at": None,
+        "starred": False,
+        "shareable": False,
+    }
+
+
+def _edit(s: AsyncSession, checkin: CheckIn, answer: Answer, source: str, now: datetime) -> None:
+    s.add(
+        CheckInRevision(
+            checkin_id=checkin.id,
+            answer_text=checkin.answer_text,
+            answer_number=checkin.answer_number,
+            answer_choice=checkin.answer_choice,
+            source=checkin.source,
+            recorded_at=checkin.edited_at or checkin.answered_at,
+            replaced_at=now,
+        )
+    )
+    checkin.answer_text = answer.text
+    checkin.answer_number = answer.number
+    checkin.answer_choice = answer.choice
+    checkin.source = source
+    checkin.edited_at = now
+
+
+async def _settle_deliveries(s: AsyncSession, deliveries: list[Delivery]) -> None:
+    """Answered prompts: no more reminders; a skipped one answered after all counts again."""
+    personal = [d.id for d in deliveries if d.member_id is not None]
+    if personal:
+        await s.execute(update(Delivery).where(Delivery.id.in_(personal)).values(remind_at=None))
+        await s.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(personal), Delivery.status == DeliveryStatus.SKIPPED.value)
+            .values(status=DeliveryStatus.SENT.value)
+        )
+    reminded = [d.id for d in deliveries if d.reminders_sent]
+    if reminded:
+        await s.execute(
+            update(Delivery)
+            .where(
+                Delivery.parent_id.in_(reminded), Delivery.status == DeliveryStatus.PENDING.value
+            )
+            .values(status=DeliveryStatus.CANCELLED.value, next_attempt_at=None)
+        )
+
+
+async def _members(
+    s: AsyncSession, accounts: set[tuple[str, str]]
+) -> dict[tuple[str, str], m.Member]:
+    if not accounts:
+        return {}
+    rows = await s.execute(
+        select(m.Identity.platform, m.Identity.external_id, m.Member)
+        .join(m.Member, m.Member.id == m.Identity.member_id)
+        .where(
+            tuple_(m.Identity.platform, m.Identity.external_id).in_(list(accounts)), m.Member.active
+        )
+    )
+    return {(platform, external): member for platform, external, member in rows.all()}
+
+
+async def _deliveries(
+    s: AsyncSession, refs: set[tuple[str, str]]
+) -> dict[tuple[str, str], Delivery]:
+    """The prompt each reference points at: its message, its thread, or a reminder's prompt."""
+    if not refs:
+        return {}
+    wanted = list(refs)
+    rows = (
+        await s.scalars(
+            select(Delivery)
+            .where(
+                or_(
+                    tuple_(Delivery.platform, Delivery.message_ref).in_(wanted),
+                    and_(
+                        tuple_(Delivery.platform, Delivery.thread_ref).in_(wanted),
+                        Delivery.kind == DeliveryKind.PROMPT.value,
+                    ),
+                )
+            )
+            .order_by(Delivery.id)
+        )
+    ).all()
+    found: dict[tuple[str, str], Delivery] = {}
+    for row in rows:
+        for key in (
+            (row.platform or "", row.message_ref or ""),
+            (row.platform or "", row.thread_ref or ""),
+        ):
+            if key in refs and (key not in found or key[1] == row.message_ref):
+                found.setdefault(key, row)
+    parents = {d.parent_id for d in found.values() if d.parent_id is not None}
+    if parents:
+        by_id = {
+            d.id: d
+            for d in (await s.scalars(select(Delivery).where(Delivery.id.in_(parents)))).all()
+        }
+        found = {k: by_id.get(d.parent_id, d) if d.parent_id else d for k, d in found.items()}
+    return found
+
+
+async def _checkins(s: AsyncSession, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], CheckIn]:
+    if not pairs:
+        return {}
+    rows = (
+        await s.scalars(
+            select(CheckIn).where(tuple_(CheckIn.delivery_id, CheckIn.member_id).in_(list(pairs)))
+        )
+    ).all()
+    return {(c.delivery_id or 0, c.member_id): c for c in rows}
+
+
+class Batcher:
+    """Gathers answers arriving together and hands them over in batches (at most ``size``)."""
+
+    def __init__(
+        self, handle: Callable[[list[InboundEvent]], Awaitable[list[list[Reply]]]], size: int = 500
+    ) -> None:
+        self.handle = handle
+        self.size = size
+        self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[list[Reply]]]] = (
+            asyncio.Queue()
+        )
+
+    async def submit(self, event: InboundEvent) -> list[Reply]:
+        future: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, future))
+        return await future
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not (stop.is_set() and self._queue.empty()):
+            getter = asyncio.ensure_future(self._queue.get())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not getter.done():
+                getter.cancel()
+                continue
+            batch = [getter.result()]
+            while len(batch) < self.size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self.handle([event for event, _ in batch])
+            except Exception as exc:  # the futures learn of it; the loop goes on
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), replies in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(replies)
+
+
+__all__ = ["AnswerItem", "Answered", "Batcher", "Event", "answer_many", "answer_ref", "item_for"]
