@@ -159,29 +159,32 @@ async def count(runtime: Runtime, *where: Any, model: Any = Delivery) -> int:
 
 
 async def pause_background_dispatcher(runtime: Runtime) -> None:
-    """Stop the dispatcher task ``Runtime.start()`` spawned, so ticks and drains are measured
-    alone. Runtime has no public switch for this; stop() still drains and closes as usual."""
-    runtime._stop.set()  # noqa: SLF001 - no public API; the bench only reads figures
-    runtime.dispatcher.wake()
-    await runtime.tasks.wait()
+    """Stop the runtime's background sending, so ticks and drains are measured alone."""
+    await runtime.pause_dispatch()
 
 
 async def start_runtime(
     url: str, tmp: Path, members: int = MEMBERS, *, profile: bool = False
 ) -> FanOut:
-    """Write the alliance file, start a Runtime (ManualClock, instant port) and pause its
-    background dispatcher. Times the alliance load and the start."""
+    """Write the alliance file and start a Runtime (ManualClock, instant port) whose outbox is
+    sent only when drained, so ticks and drains are measured alone. Times load and start."""
     check_zones()
     path = tmp / "alliance.yaml"
     path.write_text(alliance_yaml(members), encoding="utf-8")
     clock = ManualClock(START)
     port = InstantPort("console")
-    runtime = Runtime(url, clock, {"console": port}, alliance_file=path, real_time=False)
+    runtime = Runtime(
+        url,
+        clock,
+        {"console": port},
+        alliance_file=path,
+        real_time=False,
+        background_dispatch=False,
+    )
     with profiled("runtime.start()", profile):
         t0 = time.perf_counter()
         await runtime.start()
         figures = {"start_s": time.perf_counter() - t0}
-    await pause_background_dispatcher(runtime)
     return FanOut(runtime, port, clock, figures)
 
 

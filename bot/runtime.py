@@ -42,6 +42,7 @@ class Runtime:
         real_time: bool = True,
         retry: RetryPolicy | None = None,
         send_concurrency: int = 32,
+        background_dispatch: bool = True,
     ) -> None:
         self.db = Database(database_url)
         self.clock = clock
@@ -50,6 +51,8 @@ class Runtime:
         self.real_time = real_time
         self.tasks = TaskGroup("runtime")
         self._stop = asyncio.Event()
+        self._dispatch_stop = asyncio.Event()
+        self._dispatch_task: asyncio.Task[None] | None = None
         self.dispatcher = Dispatcher(
             self.db,
             clock,
@@ -63,6 +66,8 @@ class Runtime:
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
         self.scheduler = Scheduler(self.planner)
         self.batcher = Batcher(self.service.handle_answers)
+        self.background_dispatch = background_dispatch
+        """False: nothing is sent until ``settle()``/``dispatcher.drain()`` (benchmarks)."""
         self._batching = False
         self.directory = Directory(self.db, clock, self.planner)
         self.started = False
@@ -84,7 +89,10 @@ class Runtime:
         if self.alliance_file is not None:
             await self.load(self.alliance_file)
         await self.planner.tick()
-        self.tasks.spawn(self.dispatcher.run(self._stop), "dispatcher")
+        if self.background_dispatch:
+            self._dispatch_task = self.tasks.spawn(
+                self.dispatcher.run(self._dispatch_stop), "dispatcher"
+            )
         self.tasks.spawn(self.batcher.run(self._stop), "answers")
         self._batching = True
         if self.real_time:
@@ -112,6 +120,7 @@ class Runtime:
         """Stop taking new work, send what is already due, then close everything."""
         self.scheduler.shutdown()
         self._stop.set()
+        self._dispatch_stop.set()
         self._batching = False
         self.dispatcher.wake()
         try:
@@ -145,6 +154,14 @@ class Runtime:
             raise TypeError("advance() needs a clock that can be set (ManualClock)")
         setter(to)
         await self.settle()
+
+    async def pause_dispatch(self) -> None:
+        """Stop sending in the background (benchmarks time ``dispatcher.drain()`` alone)."""
+        self._dispatch_stop.set()
+        self.dispatcher.wake()
+        if self._dispatch_task is not None:
+            await self._dispatch_task
+            self._dispatch_task = None
 
     def fast_forward(self, clock: ManualClock, speed: float, step_seconds: float = 60.0) -> None:
         """Demonstrations: move ``clock`` a step at a time, ``speed`` times faster than real.
