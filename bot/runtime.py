@@ -50,6 +50,9 @@ class Runtime:
         self.alliance_file = alliance_file
         self.real_time = real_time
         self.tasks = TaskGroup("runtime")
+        """Short background work (marking prompts answered); ``tasks.wait()`` waits for it."""
+        self.loops = TaskGroup("loops")
+        """The loops that run until stop: dispatcher, answer batcher, fast-forward."""
         self._stop = asyncio.Event()
         self._dispatch_stop = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
@@ -90,10 +93,10 @@ class Runtime:
             await self.load(self.alliance_file)
         await self.planner.tick()
         if self.background_dispatch:
-            self._dispatch_task = self.tasks.spawn(
+            self._dispatch_task = self.loops.spawn(
                 self.dispatcher.run(self._dispatch_stop), "dispatcher"
             )
-        self.tasks.spawn(self.batcher.run(self._stop), "answers")
+        self.loops.spawn(self.batcher.run(self._stop), "answers")
         self._batching = True
         if self.real_time:
             self.scheduler.start()
@@ -124,11 +127,13 @@ class Runtime:
         self._batching = False
         self.dispatcher.wake()
         try:
+            await asyncio.wait_for(self.loops.wait(), timeout=30)
             await asyncio.wait_for(self.tasks.wait(), timeout=30)
             if self.started:
                 await asyncio.wait_for(self.dispatcher.drain(), timeout=30)
         except TimeoutError:
             log.warning("background work did not finish within 30 s; it stays in the outbox")
+            await self.loops.cancel()
             await self.tasks.cancel()
         await self.db.dispose()
         self.started = False
@@ -180,7 +185,7 @@ class Runtime:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=step_seconds / speed)
 
-        self.tasks.spawn(loop(), "fast-forward")
+        self.loops.spawn(loop(), "fast-forward")
 
     async def tasks_idle(self) -> None:
         await asyncio.sleep(0)
