@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from adapters.base import Adapter
 from adapters.cli import _ctx, _validated, app, example_alliance_path, run_async
 from adapters.console.app import ConsoleApp, stdin_lines
 from adapters.console.port import ConsolePort
@@ -43,8 +45,13 @@ def printer() -> Printer:
     return Printer()
 
 
-async def serve(runtime: Runtime, console: ConsoleApp | None, *,
-                speed: float | None = None) -> None:
+async def serve(
+    runtime: Runtime,
+    console: ConsoleApp | None,
+    *,
+    speed: float | None = None,
+    adapters: Sequence[Adapter] = (),
+) -> None:
     """Run until Ctrl-C, SIGTERM or the end of console input; then flush and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,20 +61,41 @@ async def serve(runtime: Runtime, console: ConsoleApp | None, *,
     async with runtime:
         if speed is not None and isinstance(runtime.clock, ManualClock):
             runtime.fast_forward(runtime.clock, speed)
-        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
-        if console is not None:
-            waiters.append(asyncio.ensure_future(console.run(stdin_lines())))
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
+        started: list[Adapter] = []
+        try:
+            for adapter in adapters:
+                await adapter.start(runtime)
+                started.append(adapter)
+            waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+            if console is not None:
+                waiters.append(asyncio.ensure_future(console.run(stdin_lines())))
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            # Let the console finish what it was doing before the database closes under it.
+            await asyncio.gather(*waiters, return_exceptions=True)
+        finally:
+            for adapter in reversed(started):
+                await adapter.stop()
 
 
-def build_ports(settings: Settings, clock: Clock, out: Printer) -> dict[str, ChatPort]:
+
+def build_ports(
+    settings: Settings, clock: Clock, out: Printer
+) -> tuple[dict[str, ChatPort], list[Adapter]]:
+    """The console when asked for (or when nothing else is configured), Slack and Matrix when
+    their settings are given. Platform libraries are imported only when configured."""
     ports: dict[str, ChatPort] = {}
-    others = settings.slack.configured or settings.matrix.configured
-    if settings.console.enabled or (settings.console.enabled is None and not others):
+    adapters: list[Adapter] = []
+    if settings.slack.configured:
+        from adapters.slack.adapter import SlackAdapter
+
+        adapters.append(SlackAdapter.from_settings(settings, clock))
+    for adapter in adapters:
+        ports[adapter.name] = adapter.port
+    if settings.console.enabled or (settings.console.enabled is None and not adapters):
         ports["console"] = ConsolePort(clock, echo=out.print, files_dir=settings.data_dir / "files")
-    return ports
+    return ports, adapters
 
 
 @app.command("run")
@@ -77,13 +105,13 @@ def run(typer_ctx: typer.Context) -> None:
     settings = ctx.settings
     clock = SystemClock()
     out = printer()
-    ports = build_ports(settings, clock, out)
+    ports, adapters = build_ports(settings, clock, out)
     runtime = Runtime(
         settings.effective_database_url, clock, ports, alliance_file=settings.alliance_file
     )
     port = ports.get("console")
     console = ConsoleApp(runtime, port, out.print) if isinstance(port, ConsolePort) else None
-    run_async(lambda: serve(runtime, console))
+    run_async(lambda: serve(runtime, console, adapters=adapters))
 
 
 async def prepare_demo(url: str, file: Path, now: datetime, audience: list[str] | None) -> None:

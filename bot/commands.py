@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.checkins import latest_open
+from bot.checkins import delivery_by_ref, latest_open
 from bot.digest import commands as digest_commands
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Role
@@ -104,7 +104,13 @@ async def _checkin(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 async def _skip(ctx: CommandContext, args: str) -> list[Reply]:
-    delivery = await latest_open(ctx.session, ctx.member, ctx.now)
+    """Skip the prompt the command was given on (a button in its thread), else the latest."""
+    delivery = None
+    if ctx.event.thread:
+        delivery = await delivery_by_ref(ctx.session, ctx.event.platform, ctx.event.thread)
+        if delivery is not None and delivery.member_id != ctx.member.id:
+            delivery = None
+    delivery = delivery or await latest_open(ctx.session, ctx.member, ctx.now)
     if delivery is None:
         raise UserError("There is nothing to skip: no question is waiting for you.")
     delivery.status = DeliveryStatus.SKIPPED.value

@@ -144,8 +144,12 @@ async def answer_many(
     plain: list[InboundEvent] = []
     taken: set[tuple[int, int]] = set()
     rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     for item in fresh:
         event = item.event
+        if (event.platform, event.event_id) in seen:
+            continue  # the same event twice in one batch (a platform's retry): once is enough
+        seen.add((event.platform, event.event_id))
         member = members.get((event.platform, event.sender))
         delivery = item.delivery
         try:

@@ -148,3 +148,17 @@ async def test_skip_stops_reminders_for_that_prompt(h: ConsoleHarness) -> None:
         ).all()
         assert "skipped" in statuses
         assert await s.scalar(select(func.count()).select_from(CheckIn)) == 0
+
+
+async def test_the_same_event_twice_in_one_batch_stores_one_answer(h: ConsoleHarness) -> None:
+    event = parse_line(f"reply {h.inbox('lea')[0].ref} yes", "lea", h.clock.now())
+    assert isinstance(event, InboundEvent)
+    first, second = await h.runtime.service.handle_answers([event, event])
+    assert "Thank you" in first[0].text
+    assert second == []
+    [checkin] = await checkins(h)
+    async with h.runtime.db.session() as s:
+        from bot.storage.records import CheckInRevision
+
+        assert (await s.scalars(select(CheckInRevision))).all() == []
+    assert checkin.answer_choice == "yes"

@@ -1,0 +1,341 @@
+"""Pure rendering of what the core says into Slack messages, modals and the App Home (Block Kit).
+
+Everything the bot posts is escaped (``&``, ``<``, ``>``): the core's text is plain text and may
+carry member words, so ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<@U…>`` and
+``<!subteam^…>`` typed by a member are shown as text and never notify anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from adapters.slack.translate import (
+    ACTION_ANSWER,
+    ACTION_CHOICE,
+    ACTION_SELECT,
+    ACTION_SKIP,
+    ANSWER_BLOCK,
+    ANSWER_INPUT,
+    MODAL_CALLBACK,
+    modal_metadata,
+)
+from bot.directory import HomeView
+from bot.ports import Outgoing, Reply
+
+Block = dict[str, Any]
+METADATA_EVENT = "alliance_delivery"
+SECTION_CHARS = 2900  # Slack allows 3,000 per section
+MAX_BLOCKS = 50
+MAX_BUTTONS = 20  # above this, a select menu (an actions block holds 25 elements)
+_ALIGNED = re.compile(r"\S {3,}\S")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: the text is shown, never parsed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str, limit: int = 75) -> dict[str, Any]:
+    """A plain_text object (buttons, headers, labels: Slack never parses mentions there)."""
+    return {"type": "plain_text", "text": _cut(text, limit) or " ", "emoji": True}
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(text: str, size: int = SECTION_CHARS) -> list[str]:
+    """Split on line ends into pieces a section takes."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines() or [""]:
+        while len(line) > size:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:size])
+            line = line[size:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > size:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    pieces.append(current)
+    return [p for p in pieces if p.strip()]
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Sections of escaped text; column-aligned text (digests, help) keeps its columns."""
+    aligned = any(_ALIGNED.search(line) for line in text.splitlines())
+    size = SECTION_CHARS - 8 if aligned else SECTION_CHARS
+    blocks = []
+    for piece in _chunks(escape(text), size):
+        shown = f"```\n{piece}\n```" if aligned else piece
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shown}})
+    return blocks
+
+
+def quote_blocks(quoted: str) -> list[Block]:
+    """Member words echoed back as a quote ("> " is Slack's quote mark, the words escaped)."""
+    lines = [f">{' ' if line else ''}{escape(line)}" for line in quoted.splitlines()]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in _chunks("\n".join(lines))
+    ]
+
+
+def fallback_text(title: str, text: str, quoted: str = "") -> str:
+    """The notification text Slack shows where blocks are not rendered, escaped too."""
+    parts = [title, text] + [f"> {line}" for line in quoted.splitlines()]
+    return _cut(escape("\n".join(p for p in parts if p)), 3900)
+
+
+def _fit(blocks: list[Block]) -> list[Block]:
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": "(shortened)"}]}
+    return blocks[: MAX_BLOCKS - 1] + [note]
+
+
+_MENTION = re.compile(r"<(?=[!@#])")
+
+
+def provided_blocks(formats: Mapping[str, str]) -> list[Block] | None:
+    """The core's own Block Kit rendering (``formats["slack_blocks"]``, a digest), if usable.
+
+    Its text is escaped by the core already; as a second line of defence any ``<!…>``, ``<@…>``
+    or ``<#…>`` left in mrkdwn is neutralised here too. Links (``<https://…|…>``) are kept."""
+    raw = formats.get("slack_blocks")
+    if not raw:
+        return None
+    try:
+        blocks = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        return None
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                return {**node, "text": _MENTION.sub("&lt;", node["text"])}
+            return {key: clean(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [clean(value) for value in node]
+        return node
+
+    return [clean(block) for block in blocks]
+
+
+def _body(title: str, text: str, quoted: str, formats: Mapping[str, str]) -> list[Block]:
+    provided = provided_blocks(formats)
+    if provided is not None:
+        return provided + quote_blocks(quoted)
+    blocks: list[Block] = []
+    if title:
+        blocks.append({"type": "header", "text": plain(title, 150)})
+    return blocks + text_blocks(text) + quote_blocks(quoted)
+
+
+def message_payload(message: Outgoing) -> dict[str, Any]:
+    """``chat.postMessage`` arguments (without channel) for an outbox message.
+
+    Prompts and reminders get their choice buttons, an “Answer” button that opens a form (for
+    text and number answers) and “Skip this time”; every outbox message carries metadata with
+    its kind and delivery, so the message itself says what it is.
+    """
+    blocks = _body(message.title, message.text, message.quoted, message.formats)
+    if message.delivery_id is not None and message.kind in ("prompt", "reminder"):
+        blocks += prompt_controls(message)
+    payload: dict[str, Any] = {
+        "text": fallback_text(message.title, message.text, message.quoted),
+        "blocks": _fit(blocks),
+    }
+    if message.delivery_id is not None or message.kind != "message":
+        payload["metadata"] = {
+            "event_type": METADATA_EVENT,
+            "event_payload": {
+                "kind": message.kind,
+                "delivery_id": message.delivery_id or 0,
+                "answer_kind": message.answer_kind,
+            },
+        }
+    return payload
+
+
+def prompt_controls(message: Outgoing) -> list[Block]:
+    elements: list[dict[str, Any]] = []
+    choices = message.choices
+    if len(choices) > MAX_BUTTONS:
+        options = [{"text": plain(c.label), "value": _cut(c.key, 150)} for c in choices[:100]]
+        elements.append(
+            {
+                "type": "static_select",
+                "action_id": ACTION_SELECT,
+                "placeholder": plain("Pick one"),
+                "options": options,
+            }
+        )
+    else:
+        elements += [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_CHOICE}_{i}",
+                "text": plain(c.label),
+                "value": _cut(c.key, 2000),
+            }
+            for i, c in enumerate(choices, 1)
+        ]
+    if not choices:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ACTION_ANSWER,
+                "style": "primary",
+                "text": plain("Answer"),
+                "value": message.answer_kind or "text",
+            }
+        )
+    elements.append(
+        {
+            "type": "button",
+            "action_id": ACTION_SKIP,
+            "text": plain("Skip this time"),
+            "value": "skip",
+        }
+    )
+    hint = "Reply in this thread" + (", pick an option" if choices else "") + " or use a button."
+    return [
+        {"type": "actions", "block_id": f"prompt:{message.delivery_id}", "elements": elements},
+        {
+            "type": "context",
+            "block_id": "prompt-hint",
+            "elements": [{"type": "mrkdwn", "text": hint}],
+        },
+    ]
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """``chat.postMessage``/``chat.postEphemeral`` arguments for the core's answer to an event."""
+    blocks = _body(reply.title, reply.text, reply.quoted, reply.formats)
+    return {"text": fallback_text(reply.title, reply.text, reply.quoted), "blocks": _fit(blocks)}
+
+
+def answered_payload(original: Mapping[str, Any] | None, summary: str) -> dict[str, Any]:
+    """``chat.update`` arguments: the prompt as it was, its buttons replaced by the answer."""
+    note = f"✅ Answer received: {escape(summary)}" if summary else "✅ Answer received"
+    kept: list[Block] = []
+    text = ""
+    if original is not None:
+        text = str(original.get("text") or "").split("\n✅ Answer received", 1)[0]
+        for block in original.get("blocks") or []:
+            if block.get("type") == "actions" or block.get("block_id") == "prompt-hint":
+                continue
+            if block.get("block_id") == "answered":
+                continue
+            kept.append(dict(block))
+    kept.append(
+        {
+            "type": "context",
+            "block_id": "answered",
+            "elements": [{"type": "mrkdwn", "text": _cut(note, 2900)}],
+        }
+    )
+    return {"text": _cut(f"{text}\n{note}".strip(), 3900), "blocks": _fit(kept)}
+
+
+def answer_modal(
+    ref: str, question: str, answer_kind: str, root: str | None = None
+) -> dict[str, Any]:
+    """The “Answer” form; ``ref`` (CHANNEL:TS of the prompt) and the ts of its thread's root
+    travel as private_metadata."""
+    number = answer_kind == "number"
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ANSWER_INPUT,
+        "multiline": not number,
+        "max_length": 4000,
+    }
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": ANSWER_BLOCK,
+        "label": plain("Your answer", 2000),
+        "element": element,
+    }
+    if number:
+        block["hint"] = plain("A number, like 12", 2000)
+    blocks: list[Block] = []
+    if question.strip():
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _cut(question, SECTION_CHARS)}}
+        )
+    blocks.append(block)
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": modal_metadata(ref, root),
+        "title": plain("Check-in", 24),
+        "submit": plain("Send", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def question_of(message: Mapping[str, Any] | None) -> str:
+    """The question text of a prompt message from an interaction payload (already escaped)."""
+    if not message:
+        return ""
+    sections = [
+        str(b["text"].get("text", ""))
+        for b in message.get("blocks") or []
+        if b.get("type") == "section" and isinstance(b.get("text"), Mapping)
+    ]
+    return "\n".join(sections) or str(message.get("text") or "")
+
+
+def home_view(home: HomeView | None) -> dict[str, Any]:
+    """The App Home tab: the member's own recent check-ins and what comes next, nobody else's."""
+    if home is None:
+        return {
+            "type": "home",
+            "blocks": text_blocks(
+                "The alliance does not know your Slack account yet. Ask your backbone team to add "
+                "it to the alliance file; then your check-ins show here."
+            ),
+        }
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(f"{home.name} · {home.organisation}", 150)},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Your recent check-ins*"}},
+    ]
+    blocks += _lines_or(
+        (f"{period} · {prompt}: {answer}" for period, prompt, answer in home.recent),
+        "No check-ins yet. Your answers show here.",
+    )
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Coming next*"}})
+    blocks += _lines_or(
+        (f"{name}: {at:%a %d %b %H:%M} ({at.tzname() or 'UTC'})" for name, at in home.upcoming),
+        "Nothing is scheduled for you.",
+    )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": escape(
+                        "/checkin answers your waiting question; /alliance-help lists the commands."
+                    ),
+                }
+            ],
+        }
+    )
+    return {"type": "home", "blocks": _fit(blocks)}
+
+
+def _lines_or(lines: Iterable[str], empty: str) -> list[Block]:
+    items: Sequence[str] = [f"• {_cut(line, 300)}" for line in lines]
+    return text_blocks("\n".join(items) if items else empty)

@@ -1,0 +1,217 @@
+"""Bolt listeners: acknowledge at once, then translate, hand to the core and post its replies.
+
+Every listener calls ``ack()`` before any slow work and leaves that work to a background task
+(kept by a strong reference and awaited when the adapter stops), so a slow database never makes
+Slack show “operation timed out”. The one exception is the answer modal: its answer is checked
+before the ack, because Slack shows inline errors only in the ack; that check has a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from adapters.slack import translate as tr
+from adapters.slack.blocks import answer_modal, home_view, question_of, reply_payload
+from adapters.slack.port import SlackPort
+from bot.events import InboundEvent, MessageReceived
+from bot.ports import Destination, DestinationKind, PlatformError, Rejected, Reply
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+Spawn = Callable[[Coroutine[Any, Any, None], str], None]
+Body = dict[str, Any]
+CHOICE_ACTIONS = re.compile(rf"^{tr.ACTION_CHOICE}_(\d+|select)$")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the answer to an event goes: the DM or thread it came from, or privately."""
+
+    team: str
+    user: str
+    channel: str
+    thread_ts: str | None = None
+
+    @property
+    def direct(self) -> bool:
+        return self.channel.startswith("D")
+
+    @classmethod
+    def of_ref(cls, team: str, user: str, ref: str, root: str | None = None) -> Where:
+        """Answering the message ``ref``: in its thread (``root`` when it is itself a reply)."""
+        channel, ts = tr.split_ref(ref)
+        return cls(team, user, channel, root or ts)
+
+
+class Listeners:
+    def __init__(
+        self,
+        port: SlackPort,
+        runtime: Runtime,
+        spawn: Spawn,
+        *,
+        check_timeout: float = 2.0,
+    ) -> None:
+        self.port = port
+        self.runtime = runtime
+        self.spawn = spawn
+        self.check_timeout = check_timeout
+        self._inflight: set[str] = set()
+
+    def register(self, app: AsyncApp) -> None:
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home)
+        app.action(CHOICE_ACTIONS)(self.on_choice)
+        app.action(tr.ACTION_ANSWER)(self.on_answer_button)
+        app.action(tr.ACTION_SKIP)(self.on_skip)
+        app.view(tr.MODAL_CALLBACK)(self.on_view)
+        for command in tr.COMMANDS:
+            app.command(command)(self.on_command)
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    # --- listeners (bolt passes arguments by name: ack, body) ------------------------------
+
+    async def on_message(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        event = tr.message_event(body, self.now())
+        if event is None:
+            return
+        team, user = tr.split_account(event.sender)
+        thread = event.thread if isinstance(event, MessageReceived) else None
+        root = tr.split_ref(thread)[1] if thread else None
+        self._later(event, Where(team, user, event.channel, root), "message")
+
+    async def on_choice(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        event = tr.choice_event(body, self.now())
+        if event is not None:
+            team, user = tr.split_account(event.sender)
+            where = Where.of_ref(team, user, event.message_ref, tr.thread_root(body))
+            self._later(event, where, "choice")
+
+    async def on_skip(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        event = tr.skip_event(body, self.now())
+        if event is not None and event.thread is not None:
+            team, user = tr.split_account(event.sender)
+            self._later(event, Where.of_ref(team, user, event.thread, tr.thread_root(body)), "skip")
+
+    async def on_command(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        event = tr.command_event(body, self.now())
+        if event is not None:
+            team, user = tr.split_account(event.sender)
+            self._later(event, Where(team, user, event.channel), "command")
+
+    async def on_answer_button(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        where, trigger = tr.clicked_message(body), body.get("trigger_id")
+        if where is None or not isinstance(trigger, str):
+            return
+        actions = body.get("actions") or [{}]
+        kind = str(actions[0].get("value") or "text")
+        question = question_of(body.get("message"))
+        view = answer_modal(tr.message_ref(*where), question, kind, tr.thread_root(body))
+        self.spawn(self._quietly(self.port.open_view(trigger, view)), "open-modal")
+
+    async def on_view(self, ack: AsyncAck, body: Body) -> None:
+        found = tr.submitted_answer(body)
+        if found is None:
+            await ack()
+            return
+        ref, text, root = found
+        error = await self._check(ref, text)
+        if error:
+            await ack(response_action="errors", errors={tr.ANSWER_BLOCK: error[:1000]})
+            return
+        await ack()
+        event = tr.form_event(body, self.now())
+        if event is not None:
+            team, user = tr.split_account(event.sender)
+            self._later(event, Where.of_ref(team, user, ref, root), "form")
+
+    async def on_home(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        who = tr.home_opened(body)
+        if who is not None:
+            self.spawn(self._publish_home(who), "app-home")
+
+    # --- the work after the ack -------------------------------------------------------------
+
+    async def _check(self, ref: str, text: str) -> str | None:
+        """The core's reason to refuse ``text``; if it cannot tell in time, the core decides
+        later and says so in the DM (the modal must be answered within 3 s)."""
+        try:
+            return await asyncio.wait_for(
+                self.runtime.directory.check_answer(tr.PLATFORM, ref, text), self.check_timeout
+            )
+        except TimeoutError:
+            log.warning(
+                "checking a modal answer took over %.1f s; the core will", self.check_timeout
+            )
+        except Exception:
+            log.exception("could not check a modal answer; the core will")
+        return None
+
+    def _later(self, event: InboundEvent, where: Where, name: str) -> None:
+        self.spawn(self._handle(event, where), name)
+
+    async def _handle(self, event: InboundEvent, where: Where) -> None:
+        """Hand ``event`` to the core once at a time: a Slack retry arriving while the first
+        copy is still being handled is dropped here (the core's stored key covers the rest;
+        it does not expect one event id twice in the same batch of answers)."""
+        if event.event_id in self._inflight:
+            return
+        self._inflight.add(event.event_id)
+        try:
+            replies = await self.runtime.handle(event)
+        finally:
+            self._inflight.discard(event.event_id)
+        await self.deliver(replies, where)
+
+    async def deliver(self, replies: list[Reply], where: Where) -> None:
+        """Post the core's replies: in the DM (thread) they answer, else only to the member
+        (ephemeral), or in the channel when the core says everyone may see it. Where the bot
+        cannot post (not in that channel), the DM takes it."""
+        for reply in replies:
+            payload = reply_payload(reply)
+            try:
+                try:
+                    if where.direct:
+                        await self.port.post(where.channel, payload, where.thread_ts)
+                    elif reply.private:
+                        await self.port.ephemeral(
+                            where.channel, where.user, payload, where.thread_ts
+                        )
+                    else:
+                        await self.port.post(where.channel, payload, where.thread_ts)
+                except Rejected as exc:
+                    log.info("replying in %s failed (%s); using the DM", where.channel, exc)
+                    await self.port.post(await self.port.dm_channel(where.user), payload)
+                person = Destination(DestinationKind.PERSON, tr.account(where.team, where.user))
+                for attachment in reply.attachments:
+                    await self.port.upload(person, attachment, attachment.title)
+            except (PlatformError, Rejected) as exc:
+                log.warning("could not post a reply to %s: %s", where.user, exc)
+
+    async def _publish_home(self, who: str) -> None:
+        home = await self.runtime.directory.home(tr.PLATFORM, who)
+        await self._quietly(self.port.publish_home(tr.split_account(who)[1], home_view(home)))
+
+    @staticmethod
+    async def _quietly(call: Awaitable[None]) -> None:
+        try:
+            await call
+        except (PlatformError, Rejected) as exc:
+            log.warning("Slack refused a call: %s", exc)

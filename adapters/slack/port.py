@@ -1,0 +1,372 @@
+"""The Slack ChatPort: posts through one AsyncWebClient on one shared aiohttp session, paced.
+
+Errors leave as the core's types: a 429 that outlasts our own retries is RateLimited (the outbox
+waits as long as Slack asked), a 5xx or a broken connection is PlatformError (retried with
+backoff), and an answer that will not change (no such user, no access, bad token) is Rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from adapters.slack.blocks import answered_payload, escape, message_payload
+from adapters.slack.pacing import Pacer, Pacing
+from adapters.slack.translate import PLATFORM, message_ref, split_account, split_ref
+from bot.ports import (
+    Attachment,
+    Clock,
+    Destination,
+    DestinationKind,
+    Outgoing,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Sent,
+)
+
+log = logging.getLogger(__name__)
+DEFAULT_API = "https://slack.com/api/"
+REJECTED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+        "channel_not_found",
+        "user_not_found",
+        "users_not_found",
+        "not_in_channel",
+        "is_archived",
+        "cannot_dm_bot",
+        "user_disabled",
+        "user_not_in_channel",
+        "restricted_action",
+        "msg_too_long",
+        "no_text",
+        "invalid_blocks",
+        "invalid_arguments",
+        "invalid_metadata_format",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "invalid_trigger_id",
+        "expired_trigger_id",
+        "not_in_workspace",
+        "method_deprecated",
+        "unknown_method",
+    }
+)
+Call = Callable[[AsyncWebClient], Awaitable[AsyncSlackResponse]]
+
+
+def api_base(url: str | None) -> str:
+    """The Web API base URL as slack_sdk joins it: always ending in ``/api/``."""
+    if not url:
+        return DEFAULT_API
+    url = url.rstrip("/")
+    return (url if url.endswith("/api") else url + "/api") + "/"
+
+
+def retry_after(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return default
+    return default
+
+
+def classify(status: int, error: str | None, headers: Mapping[str, Any] | None) -> Exception:
+    """A Slack API failure as the core's exception."""
+    what = f"Slack answered {status} {error or ''}".strip()
+    if status == 429 or error == "ratelimited":
+        return RateLimited(retry_after(headers), what)
+    if status >= 500 or error in (
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    ):
+        return PlatformError(what)
+    if error in REJECTED or 400 <= status < 500:
+        return Rejected(what)
+    return PlatformError(what)
+
+
+@dataclass
+class PortStats:
+    calls: int = 0
+    rate_limited: int = 0
+    posted: int = 0
+    updates_skipped: int = 0
+
+
+class SlackPort:
+    """One workspace's bot token. The session opens on first use (inside the running loop)."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        token: str,
+        clock: Clock,
+        *,
+        api_url: str | None = None,
+        pacing: Pacing | None = None,
+        timeout: float = 30.0,
+        update_wait: float = 10.0,
+    ) -> None:
+        self._token = token
+        self.update_wait = update_wait
+        self.clock = clock
+        self.api_url = api_base(api_url)
+        self.pacing = pacing or Pacing()
+        self.pacer = Pacer(self.pacing)
+        self.timeout = timeout
+        self.stats = PortStats()
+        self.team_id: str | None = None
+        self.bot_user_id: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+        self._closed = False
+        self._dms: dict[str, str] = {}
+        self._dm_users: dict[str, str] = {}
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            connector=aiohttp.TCPConnector(limit=64),
+        )
+
+    def _client_on(self, session: aiohttp.ClientSession) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=self._token,
+            base_url=self.api_url,
+            session=session,
+            timeout=int(self.timeout),
+            retry_handlers=[],  # 429s are ours to pace; other failures go to the outbox
+        )
+
+    async def open(self) -> AsyncWebClient:
+        """The shared client on the shared session (created once, in the running loop)."""
+        if self._client is None or self._session is None or self._session.closed:
+            self._closed = False
+            self._session = self._new_session()
+            self._client = self._client_on(self._session)
+        return self._client
+
+    @property
+    def client(self) -> AsyncWebClient:
+        if self._client is None:
+            raise RuntimeError("SlackPort.open() has not been awaited")
+        return self._client
+
+    async def close(self) -> None:
+        """Close the shared session. A send after this (the runtime's last drain of the outbox
+        runs after adapters stop) gets a session of its own, closed when it is done."""
+        self._closed = True
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def identify(self) -> tuple[str, str]:
+        """(team id, bot user id) from auth.test; a bad token fails here, at start."""
+        if self.team_id is None or self.bot_user_id is None:
+            response = await self._call(lambda c: c.auth_test())
+            self.team_id, self.bot_user_id = str(response["team_id"]), str(response["user_id"])
+        return self.team_id, self.bot_user_id
+
+    # --- calls ------------------------------------------------------------------------------
+
+    async def _call(
+        self, call: Call, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncSlackResponse:
+        if self._closed:
+            async with self._new_session() as session:
+                return await self._attempts(self._client_on(session), call, pace)
+        return await self._attempts(await self.open(), call, pace)
+
+    async def _attempts(
+        self, client: AsyncWebClient, call: Call, pace: Callable[[], Awaitable[None]] | None
+    ) -> AsyncSlackResponse:
+        retries = 0
+        while True:
+            if pace is not None:
+                await pace()
+            self.stats.calls += 1
+            try:
+                return await call(client)
+            except SlackApiError as exc:
+                problem = classify(
+                    exc.response.status_code, exc.response.get("error"), exc.response.headers
+                )
+                if not isinstance(problem, RateLimited):
+                    raise problem from exc
+                self.stats.rate_limited += 1
+                self.pacer.pause(problem.retry_after)
+                if retries >= self.pacing.max_rate_limit_retries:
+                    raise problem from exc
+                retries += 1
+                log.info("Slack asked to slow down; waiting %.1f s", problem.retry_after)
+                if pace is None:
+                    await asyncio.sleep(problem.retry_after)
+            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise PlatformError(f"Slack unreachable: {type(exc).__name__}: {exc}") from exc
+
+    def _where(self, to: Destination) -> tuple[str, str | None, str]:
+        """(channel to post to, thread ts, pacing key) for a destination."""
+        thread_channel, thread_ts = split_ref(to.thread) if to.thread else (None, None)
+        if to.kind is DestinationKind.PERSON:
+            try:
+                team, user = split_account(to.target)
+            except ValueError as exc:
+                raise Rejected(str(exc)) from None
+            if self.team_id is not None and team != self.team_id:
+                raise Rejected(f"{to.target} belongs to another Slack workspace")
+            return thread_channel or self._dms.get(user, user), thread_ts, user
+        channel = thread_channel or to.target
+        return channel, thread_ts, self._dm_users.get(channel, channel)
+
+    def _remember_dm(self, user: str, channel: str) -> None:
+        if channel.startswith("D") and self._dms.get(user) != channel:
+            self._dms[user] = channel
+            self._dm_users[channel] = user
+
+    async def post(
+        self,
+        channel: str,
+        payload: Mapping[str, Any],
+        thread_ts: str | None = None,
+        *,
+        key: str | None = None,
+    ) -> tuple[str, str]:
+        """chat.postMessage, paced; (channel, ts) of the new message."""
+        pace_key = key or self._dm_users.get(channel, channel)
+        response = await self._call(
+            lambda c: c.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                **payload,
+            ),
+            pace=lambda: self.pacer.message(pace_key),
+        )
+        self.stats.posted += 1
+        return str(response["channel"]), str(response["ts"])
+
+    async def ephemeral(
+        self, channel: str, user: str, payload: Mapping[str, Any], thread_ts: str | None = None
+    ) -> None:
+        await self._call(
+            lambda c: c.chat_postEphemeral(
+                channel=channel, user=user, thread_ts=thread_ts, **payload
+            )
+        )
+
+    async def dm_channel(self, user: str) -> str:
+        """The bot's DM with ``user`` (conversations.open once, then from memory)."""
+        if user not in self._dms:
+            response = await self._call(
+                lambda c: c.conversations_open(users=user),
+                pace=lambda: self._tier3("conversations.open"),
+            )
+            self._remember_dm(user, str(response["channel"]["id"]))
+        return self._dms[user]
+
+    async def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> None:
+        await self._call(lambda c: c.views_open(trigger_id=trigger_id, view=dict(view)))
+
+    async def publish_home(self, user: str, view: Mapping[str, Any]) -> None:
+        await self._call(lambda c: c.views_publish(user_id=user, view=dict(view)))
+
+    # --- ChatPort ---------------------------------------------------------------------------
+
+    async def send(self, to: Destination, message: Outgoing) -> Sent:
+        channel, thread_ts, key = self._where(to)
+        posted, ts = await self.post(channel, message_payload(message), thread_ts, key=key)
+        if to.kind is DestinationKind.PERSON:
+            self._remember_dm(key, posted)
+        return Sent(
+            message_ref(posted, ts),
+            thread_ref=message_ref(posted, thread_ts) if thread_ts else None,
+            address=posted,
+            sent_at=self.clock.now(),
+        )
+
+    async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
+        """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""
+        channel, thread_ts, key = self._where(to)
+        if not channel.startswith(("C", "G", "D")):
+            channel = await self.dm_channel(channel)
+        response = await self._call(
+            lambda c: c.files_upload_v2(
+                channel=channel,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.title or attachment.filename,
+                initial_comment=escape(comment) if comment else None,
+                thread_ts=thread_ts,
+            ),
+            pace=lambda: self.pacer.message(key),
+        )
+        file = response.get("file") or {}
+        return Sent(
+            message_ref(channel, f"file-{file.get('id', '')}"),
+            thread_ref=message_ref(channel, thread_ts) if thread_ts else None,
+            address=channel,
+            sent_at=self.clock.now(),
+        )
+
+    async def _tier3(self, method: str) -> None:
+        await self.pacer.method(method)
+
+    async def mark_answered(self, sent: Sent, to: Destination, summary: str) -> None:
+        """Replace the prompt's buttons with “Answer received: …”. Cosmetic: the member has a
+        reply already, so this is skipped when Slack's slots for it are far off, and a failure
+        is only logged."""
+        try:
+            channel, ts = split_ref(sent.message_ref)
+            if not await self.pacer.method("conversations.history", self.update_wait):
+                self.stats.updates_skipped += 1
+                return
+            history = await self._call(
+                lambda c: c.conversations_history(
+                    channel=channel,
+                    latest=ts,
+                    oldest=ts,
+                    inclusive=True,
+                    limit=1,
+                    include_all_metadata=True,
+                )
+            )
+            original = next((m for m in history.get("messages") or [] if m.get("ts") == ts), None)
+            if original is None:
+                log.info("prompt %s not found to mark answered", sent.message_ref)
+                return
+            payload = answered_payload(original, summary)
+            if original.get("metadata"):
+                payload["metadata"] = original["metadata"]
+            if not await self.pacer.method("chat.update", self.update_wait):
+                self.stats.updates_skipped += 1
+                return
+            await self._call(lambda c: c.chat_update(channel=channel, ts=ts, **payload))
+        except (ValueError, PlatformError, Rejected) as exc:
+            log.warning("could not mark %s answered: %s", sent.message_ref, exc)

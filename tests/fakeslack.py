@@ -1,0 +1,416 @@
+"""A local fake of the Slack Web API: aiohttp on 127.0.0.1, a free port, bodies recorded.
+
+It checks the bot token, answers the methods the adapter uses the way Slack does (including
+``files_upload_v2``'s three steps and posting to a user id, which lands in the bot's DM), and
+enforces configurable rates: per channel and per workspace for messages, answering 429 with a
+``Retry-After`` header when called faster. Nothing leaves the loopback interface; what it keeps is
+bounded.
+
+    fake = FakeSlack(limits=Limits(channel_per_second=1, workspace_per_minute=6000))
+    await fake.start()            # fake.api_url is http://127.0.0.1:<port>/api/
+    ...
+    await fake.stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "xoxb-test-token"
+TEAM = "T0TEST"
+BOT_USER = "U0BOT"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Rates the fake enforces; 0 means no limit. ``jitter`` is how early (seconds) a request
+    may arrive and still pass, as real networks reorder a little."""
+
+    channel_per_second: float = 0.0
+    channel_burst: int = 1
+    workspace_per_minute: float = 0.0
+    workspace_burst: int = 1
+    jitter: float = 0.02
+
+
+class Bucket:
+    """GCRA conformance: ``wait()`` says how early a request is; ``take()`` books it."""
+
+    def __init__(self, per_second: float, burst: int, jitter: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.tolerance = max(burst - 1, 0) * self.interval + (jitter if per_second > 0 else 0)
+        self.tat = 0.0
+
+    def wait(self, now: float) -> float:
+        return max(0.0, self.tat - self.tolerance - now) if self.interval else 0.0
+
+    def take(self, now: float) -> None:
+        if self.interval:
+            self.tat = max(self.tat, now) + self.interval
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    status: int
+    at: float
+    """time.monotonic() when it arrived."""
+    ok: bool = False
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None
+    metadata: dict[str, Any] | None
+    posted: dict[str, Any]
+    """The body as first posted (chat.update changes the fields above, not this)."""
+    at: float
+    updates: int = 0
+
+    @property
+    def ref(self) -> str:
+        return f"{self.channel}:{self.ts}"
+
+
+@dataclass
+class Ephemeral:
+    channel: str
+    user: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None
+
+
+class SlackError(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def dm_of(user: str) -> str:
+    """The bot's DM channel with ``user`` (U0BERTA -> D0BERTA)."""
+    return "D" + user[1:]
+
+
+@dataclass
+class FakeSlack:
+    token: str = TOKEN
+    team: str = TEAM
+    bot_user: str = BOT_USER
+    limits: Limits = field(default_factory=Limits)
+    member_of: frozenset[str] | None = None
+    """Channels (C/G) the bot is in; None: every channel."""
+    max_calls: int = 200_000
+
+    def __post_init__(self) -> None:
+        self.calls: deque[Call] = deque(maxlen=self.max_calls)
+        self.messages: dict[str, list[Message]] = {}
+        self.ephemerals: list[Ephemeral] = []
+        self.views: list[dict[str, Any]] = []
+        self.homes: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.rate_limited = 0
+        self.peers: set[Any] = set()
+        """Client (host, port) pairs seen: one per TCP connection the bot opened."""
+        self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._epoch = int(time.time())
+        self._workspace = Bucket(
+            self.limits.workspace_per_minute / 60, self.limits.workspace_burst, self.limits.jitter
+        )
+        self._channels: dict[str, Bucket] = {}
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        app = web.Application(client_max_size=4 * 2**20)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/_fake/stats", self._stats)
+        self.routes(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.base = f"http://{host}:{port}"
+        return self
+
+    def routes(self, app: web.Application) -> None:
+        """More routes, for a subclass (a Socket Mode websocket)."""
+
+    def authorised(self, method: str, token: str) -> bool:
+        return token == self.token
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    # --- what tests read --------------------------------------------------------------------
+
+    def channel(self, channel: str) -> list[Message]:
+        return self.messages.get(channel, [])
+
+    def find(self, ref: str) -> Message | None:
+        channel, _, ts = ref.partition(":")
+        return next((m for m in self.channel(channel) if m.ts == ts), None)
+
+    def method_calls(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def fail(
+        self, method: str, status: int = 500, error: str = "internal_error", times: int = 1
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` with ``error``."""
+        self._failures.setdefault(method, []).extend([(status, error)] * times)
+
+    def stats(self) -> dict[str, Any]:
+        """Totals for benchmarks (the fake may run in another process)."""
+        posted = [c for c in self.calls if c.method == "chat.postMessage" and c.ok]
+        keys = Counter(
+            (self._resolve(str(c.body["channel"])), json.dumps(c.body.get("metadata")))
+            for c in posted
+            if c.body.get("metadata")
+        )
+        return {
+            "calls": len(self.calls),
+            "posted": len(posted),
+            "rate_limited": self.rate_limited,
+            "duplicates": sum(n - 1 for n in keys.values()),
+            "span_s": posted[-1].at - posted[0].at if len(posted) > 1 else 0.0,
+        }
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    # --- the API ----------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await self._body(request)
+        now = time.monotonic()
+        self.peers.add(request.transport.get_extra_info("peername") if request.transport else None)
+        if self._failures.get(method):
+            status, error = self._failures[method].pop(0)
+            self.calls.append(Call(method, body, status, now, False))
+            return web.json_response({"ok": False, "error": error}, status=status)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth else str(body.pop("token", ""))
+        if not token:
+            return self._answer(method, body, now, {"ok": False, "error": "not_authed"})
+        if not self.authorised(method, token):
+            return self._answer(method, body, now, {"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._answer(method, body, now, {"ok": False, "error": "unknown_method"})
+        try:
+            if method in ("chat.postMessage", "files.completeUploadExternal"):
+                channel = self._resolve(str(body.get("channel") or body.get("channel_id") or ""))
+                early = self._early(channel, now)
+                if early > 0:
+                    self.rate_limited += 1
+                    self.calls.append(Call(method, body, 429, now, False))
+                    return web.json_response(
+                        {"ok": False, "error": "ratelimited"},
+                        status=429,
+                        headers={"Retry-After": str(max(1, math.ceil(early)))},
+                    )
+            result = handler(body, now)
+        except SlackError as exc:
+            result = {"ok": False, "error": exc.error}
+        return self._answer(method, body, now, result)
+
+    def _answer(
+        self, method: str, body: dict[str, Any], now: float, result: dict[str, Any]
+    ) -> web.Response:
+        self.calls.append(Call(method, body, 200, now, bool(result.get("ok"))))
+        return web.json_response(result)
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
+        body: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            body.update(await request.json())
+        elif request.can_read_body:
+            body.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        for key in ("blocks", "metadata", "view", "files"):  # form posts send JSON strings
+            if isinstance(body.get(key), str):
+                with contextlib.suppress(ValueError):
+                    body[key] = json.loads(body[key])
+        return body
+
+    def _early(self, channel: str, now: float) -> float:
+        """How early a message to ``channel`` is for the limits (0: it may go), booking it."""
+        bucket = self._channels.get(channel)
+        if bucket is None:
+            bucket = Bucket(
+                self.limits.channel_per_second, self.limits.channel_burst, self.limits.jitter
+            )
+            self._channels[channel] = bucket
+        early = max(bucket.wait(now), self._workspace.wait(now))
+        if early == 0:
+            bucket.take(now)
+            self._workspace.take(now)
+        return early
+
+    def _resolve(self, channel: str) -> str:
+        if channel[:1] in ("U", "W"):
+            return dm_of(channel)
+        if channel[:1] not in ("C", "G", "D") or len(channel) < 3:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _writable(self, channel: str) -> str:
+        channel = self._resolve(channel)
+        member_of = self.member_of
+        if channel[:1] in ("C", "G") and member_of is not None and channel not in member_of:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _next_ts(self) -> str:
+        return f"{self._epoch}.{next(self._ts):06d}"
+
+    def _auth_test(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "bot",
+            "team_id": self.team,
+            "user_id": self.bot_user,
+            "bot_id": "B0BOT",
+        }
+
+    def _chat_postMessage(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        channel = self._writable(str(body.get("channel", "")))
+        if not body.get("text") and not body.get("blocks"):
+            raise SlackError("no_text")
+        message = Message(
+            channel,
+            self._next_ts(),
+            str(body.get("text") or ""),
+            list(body.get("blocks") or []),
+            body.get("thread_ts"),
+            body.get("metadata"),
+            dict(body),
+            now,
+        )
+        self.messages.setdefault(channel, []).append(message)
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "message": {"text": message.text, "ts": message.ts},
+        }
+
+    def _chat_update(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        message = self.find(f"{self._resolve(str(body.get('channel', '')))}:{body.get('ts')}")
+        if message is None:
+            raise SlackError("message_not_found")
+        message.text = str(body.get("text") or message.text)
+        message.blocks = list(body.get("blocks") or message.blocks)
+        message.metadata = body.get("metadata") or message.metadata
+        message.updates += 1
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _chat_postEphemeral(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        channel = self._writable(str(body.get("channel", "")))
+        if not body.get("user"):
+            raise SlackError("user_not_found")
+        self.ephemerals.append(
+            Ephemeral(
+                channel,
+                str(body["user"]),
+                str(body.get("text") or ""),
+                list(body.get("blocks") or []),
+                body.get("thread_ts"),
+            )
+        )
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _conversations_open(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        users = str(body.get("users") or "")
+        if not users or "," in users:
+            raise SlackError("users_not_found" if not users else "not_implemented")
+        return {"ok": True, "channel": {"id": dm_of(users)}}
+
+    def _conversations_history(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        channel = self._resolve(str(body.get("channel", "")))
+        inclusive = str(body.get("inclusive", "")).lower() in ("1", "true")
+        latest, oldest = float(body.get("latest") or "inf"), float(body.get("oldest") or 0)
+        found = []
+        for m in reversed(self.channel(channel)):
+            if m.thread_ts not in (None, m.ts):
+                continue
+            ts = float(m.ts)
+            inside = oldest <= ts <= latest if inclusive else oldest < ts < latest
+            if inside:
+                item = {
+                    "type": "message",
+                    "ts": m.ts,
+                    "text": m.text,
+                    "blocks": m.blocks,
+                    "bot_id": "B0BOT",
+                }
+                if m.metadata and str(body.get("include_all_metadata", "")) in ("1", "true"):
+                    item["metadata"] = m.metadata
+                found.append(item)
+        return {"ok": True, "messages": found[: int(body.get("limit") or 100)]}
+
+    def _views_open(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        if not body.get("trigger_id"):
+            raise SlackError("invalid_trigger_id")
+        self.views.append(dict(body["view"]))
+        return {"ok": True, "view": {"id": f"V{next(self._ids):08d}"}}
+
+    def _views_publish(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        self.homes[str(body.get("user_id"))] = dict(body["view"])
+        return {"ok": True, "view": {"id": f"V{next(self._ids):08d}"}}
+
+    def _files_getUploadURLExternal(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"filename": body.get("filename"), "length": body.get("length")}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}/upload/{file_id}"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        self.files[file_id]["content"] = await request.read()
+        return web.Response(text=f"OK - {len(self.files[file_id]['content'])}")
+
+    def _files_completeUploadExternal(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        channel = self._writable(str(body.get("channel_id") or ""))
+        shared = []
+        for item in body.get("files") or []:
+            record = self.files.get(str(item.get("id")))
+            if record is None or "content" not in record:
+                raise SlackError("file_not_found")
+            record.update(
+                channel=channel,
+                title=item.get("title"),
+                initial_comment=body.get("initial_comment"),
+            )
+            shared.append({"id": item["id"], "title": item.get("title")})
+        return {"ok": True, "files": shared}
