@@ -8,10 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest.chart import render_png
-from bot.digest.compute import compute_digest, window
-from bot.digest.highlights import shared_post
-from bot.digest.render import DigestRenderer
+from bot.digest.build import DigestContent, shared_highlights, staff_digest
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef, pick
 from bot.domain.values import AnswerType, DeliveryKind
@@ -52,14 +49,6 @@ class Plan:
     attachments: tuple[Attachment, ...] = ()
 
 
-@dataclass(frozen=True)
-class DigestContent:
-    title: str
-    text: str
-    formats: dict[str, str]
-    attachments: tuple[Attachment, ...]
-
-
 def _digest_key(row: Delivery) -> tuple[str, str]:
     payload = row.payload or {}
     return (str(payload.get("kind", "staff")), row.period_key)
@@ -67,33 +56,10 @@ def _digest_key(row: Delivery) -> tuple[str, str]:
 
 async def digest_content(s: AsyncSession, kind: str, period_key: str) -> DigestContent:
     """What a scheduled digest says: computed once per batch, however many receive it."""
-    meta = await s.get(m.Alliance, 1)
-    zone = meta.default_timezone if meta else "UTC"
     period = Period.parse_key(period_key)
-    renderer = DigestRenderer()
     if kind == "highlights":
-        post = await shared_post(s, period, *window(period, zone))
-        return DigestContent(
-            f"Shared highlights {period.key}",
-            renderer.shared_text(post),
-            {"html": renderer.shared_html(post)},
-            (),
-        )
-    value = await compute_digest(s, period)
-    files: tuple[Attachment, ...] = ()
-    if value.measures:
-        png = await render_png(value.measures, f"{value.alliance}: measures to {period.key}")
-        files = (
-            Attachment(
-                f"measures-{period.key}.png",
-                png,
-                "image/png",
-                f"Shared measurement to {period.key}",
-            ),
-        )
-    return DigestContent(
-        f"Digest {period.key}", renderer.text(value), renderer.formats(value), files
-    )
+        return await shared_highlights(s, period)
+    return await staff_digest(s, period)
 
 
 def prompt_message(

@@ -7,16 +7,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.digest.chart import render_png
-from bot.digest.compute import compute_digest, window
+from bot.digest.build import shared_highlights, staff_digest
+from bot.digest.compute import window
 from bot.digest.export import export
-from bot.digest.highlights import shared_post
 from bot.digest.periods import parse_digest_period
-from bot.digest.render import DigestRenderer
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.values import Role
-from bot.ports import Attachment, Reply
+from bot.ports import Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn
 
@@ -47,25 +45,13 @@ async def digest(ctx: CommandContext, args: str) -> list[Reply]:
         if words[-1] in slugs:
             organisation = words.pop()
     period, _ = await _period(ctx, " ".join(words))
-    value = await compute_digest(ctx.session, period, organisation)
-    renderer = DigestRenderer()
-    files: tuple[Attachment, ...] = ()
-    if value.measures:
-        png = await render_png(value.measures, f"{value.alliance}: measures to {period.key}")
-        files = (
-            Attachment(
-                f"measures-{period.key}.png",
-                png,
-                "image/png",
-                f"Shared measurement to {period.key}",
-            ),
-        )
+    content = await staff_digest(ctx.session, period, organisation)
     return [
         Reply(
-            renderer.text(value),
-            title=f"Digest {period.key}",
-            attachments=files,
-            formats=renderer.formats(value),
+            content.text,
+            title=content.title,
+            attachments=content.attachments,
+            formats=content.formats,
         )
     ]
 
@@ -87,10 +73,9 @@ async def _export(ctx: CommandContext, words: list[str]) -> list[Reply]:
 
 async def highlights(ctx: CommandContext, args: str) -> list[Reply]:
     """The alliance-wide post: only answers their authors marked shareable; anyone may ask."""
-    period, zone = await _period(ctx, args)
-    post = await shared_post(ctx.session, period, *window(period, zone))
-    renderer = DigestRenderer()
-    return [Reply(renderer.shared_text(post), formats={"html": renderer.shared_html(post)})]
+    period, _ = await _period(ctx, args)
+    content = await shared_highlights(ctx.session, period)
+    return [Reply(content.text, formats=content.formats)]
 
 
 async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool) -> CheckIn:
