@@ -73,3 +73,39 @@ def test_day_of_month_and_weekday_together_mean_either_as_in_crontab() -> None:
         fires.append(fire.date())
         moment = fire
     assert fires == [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 7)]
+
+
+def test_digest_periods_read_forgivingly_including_ranges() -> None:
+    from bot.digest.periods import parse_digest_period
+
+    today = date(2026, 11, 25)
+    assert parse_digest_period("", today).key == "2026-W48"
+    assert parse_digest_period("last week", today).key == "2026-W47"
+    assert parse_digest_period("October 2026", today).key == "2026-10"
+    assert parse_digest_period("q3 2026", today).key == "2026-Q3"
+    days = parse_digest_period("2026-10-01..2026-10-15", today)
+    assert (days.start, days.end, days.key) == (
+        date(2026, 10, 1),
+        date(2026, 10, 16),
+        "2026-10-01..2026-10-15",
+    )
+    assert days.previous().key == "2026-09-16..2026-09-30"
+    assert parse_digest_period("from 2026-10-01 to 2026-10-15", today) == days
+    assert Period.parse_key(days.key) == days
+    with pytest.raises(UserError, match="before it starts"):
+        parse_digest_period("2026-10-15..2026-10-01", today)
+    with pytest.raises(UserError, match="2026-10-01..2026-10-15"):
+        parse_digest_period("the week before christmas", today)
+
+
+def test_a_range_digest_reports_the_measure_periods_inside_it() -> None:
+    from bot.digest.measures import measure_periods
+
+    quarter_days = Period.parse_key("2026-07-01..2026-09-30")
+    assert [p.key for p in measure_periods(quarter_days, PeriodKind.MONTH)] == [
+        "2026-07",
+        "2026-08",
+        "2026-09",
+    ]
+    short = Period.parse_key("2026-10-05..2026-10-09")
+    assert [p.key for p in measure_periods(short, PeriodKind.MONTH)] == ["2026-09"]

@@ -30,7 +30,20 @@ MODAL_CALLBACK = "alliance_answer_modal"
 ANSWER_BLOCK = "answer"
 ANSWER_INPUT = "value"
 COMMANDS = ("/checkin", "/digest", "/campaign", "/alliance-help")
-DM_COMMANDS = frozenset({"help", "checkin", "skip", "mydata", "digest", "campaign"})
+DM_COMMANDS = frozenset(
+    {
+        "help",
+        "checkin",
+        "skip",
+        "mydata",
+        "digest",
+        "campaign",
+        "highlights",
+        "share",
+        "unshare",
+        "star",
+    }
+)
 """Words that start a command when typed at the top of the bot's DM (threads are answers)."""
 USER_SUBTYPES = (None, "thread_broadcast")
 """Message subtypes that are a person typing; joins, bot posts and the like are not."""

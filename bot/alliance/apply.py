@@ -199,7 +199,7 @@ async def load_alliance(
                     "name": s.name,
                     "unit": s.unit,
                     "aggregation": s.aggregation.value,
-                    "period": s.period.value,
+                    "period": s.period,
                     "target": s.target,
                     "prompt_id": alliance.measure_prompts[s.key],
                     "active": True,

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from bot.digest.periods import parse_digest_period
 from bot.domain.errors import UserError
-from bot.domain.values import Aggregation, OrgKind, PeriodKind, PromptOrder, Role
+from bot.domain.values import Aggregation, OrgKind, PromptOrder, Role
 from bot.scheduling.cron import parse_cron
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -143,7 +143,7 @@ class MeasureSpec(Item):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     unit: Annotated[str, Field(min_length=1, max_length=64)]
     aggregation: Aggregation = Aggregation.SUM
-    period: PeriodKind = PeriodKind.MONTH
+    period: Literal["week", "month", "quarter"] = "month"
     target: Annotated[float, Field(ge=0)] | None = None
     targets: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     prompt: str | None = None

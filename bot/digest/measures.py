@@ -31,6 +31,13 @@ def measure_periods(period: Period, kind: PeriodKind) -> list[Period]:
     """
     if period.kind is kind:
         return [period]
+    if period.kind is PeriodKind.RANGE:
+        inside, cursor = [], Period.containing(period.start, kind)
+        while cursor.start < period.end:
+            if cursor.start >= period.start and cursor.end <= period.end:
+                inside.append(cursor)
+            cursor = cursor.next()
+        return inside or [Period.containing(period.end, kind).previous()]
     if _ORDER.index(period.kind) < _ORDER.index(kind):
         return [Period.containing(period.end, kind).previous()]
     found, cursor = [], Period.containing(period.start, kind)

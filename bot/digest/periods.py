@@ -51,6 +51,13 @@ def parse_digest_period(text: str, today: date) -> Period:
         kind = _RELATIVE[match.group(2)]
         period = Period.containing(today, kind)
         return period.previous() if match.group(1) in ("last", "previous", "past") else period
+    match = re.fullmatch(
+        r"(?:from )?(\d{4}-\d{2}-\d{2}) ?(?:\.\.|to|until|-) ?(\d{4}-\d{2}-\d{2})", words
+    )
+    if match:
+        return Period.between(
+            Period.parse_key(match.group(1)).start, Period.parse_key(match.group(2)).start
+        )
     if words == "yesterday":
         return Period.containing(today, PeriodKind.DAY).previous()
     match = re.fullmatch(r"([a-z]+) (\d{4})", words)
@@ -65,5 +72,5 @@ def parse_digest_period(text: str, today: date) -> Period:
         raise UserError(
             f"I could not read the period “{text.strip()}”. Try “this week”, “last week”, "
             "“last month”, a month like 2026-10 or “october 2026”, a quarter like 2026-Q3, "
-            "or a week like 2026-W44."
+            "a week like 2026-W44, or days like 2026-10-01..2026-10-15."
         ) from None

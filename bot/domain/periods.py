@@ -69,9 +69,22 @@ class Period:
 
     kind: PeriodKind
     start: date
+    stop: date | None = None
+    """The first day after a RANGE; the other kinds derive their end from their kind."""
+
+    @classmethod
+    def between(cls, first: date, last: date) -> Period:
+        """The days from ``first`` to ``last``, both included."""
+        if last < first:
+            raise UserError(
+                f"The period ends ({last}) before it starts ({first}); write the earlier day first."
+            )
+        return cls(PeriodKind.RANGE, first, last + timedelta(days=1))
 
     @classmethod
     def containing(cls, day: date, kind: PeriodKind) -> Period:
+        if kind is PeriodKind.RANGE:
+            raise ValueError("a range does not follow from one day")
         if kind is PeriodKind.DAY:
             return cls(kind, day)
         if kind is PeriodKind.WEEK:
@@ -82,8 +95,14 @@ class Period:
 
     @classmethod
     def parse_key(cls, key: str) -> Period:
-        """Read a key such as ``2026-11-23``, ``2026-W48``, ``2026-11`` or ``2026-Q4``."""
+        """Read a key such as ``2026-11-23``, ``2026-W48``, ``2026-11``, ``2026-Q4`` or
+        ``2026-10-01..2026-10-15``."""
         text = key.strip()
+        if ".." in text:
+            first, _, last = text.partition("..")
+            a, b = cls.parse_key(first), cls.parse_key(last)
+            if a.kind is PeriodKind.DAY and b.kind is PeriodKind.DAY:
+                return cls.between(a.start, b.start)
         for kind, pattern in _KEY_PATTERNS:
             match = pattern.match(text)
             if not match:
@@ -107,6 +126,9 @@ class Period:
     @property
     def end(self) -> date:
         """The first day after the period."""
+        if self.kind is PeriodKind.RANGE:
+            assert self.stop is not None
+            return self.stop
         if self.kind is PeriodKind.DAY:
             return self.start + timedelta(days=1)
         if self.kind is PeriodKind.WEEK:
@@ -117,6 +139,8 @@ class Period:
 
     @property
     def key(self) -> str:
+        if self.kind is PeriodKind.RANGE:
+            return f"{self.start.isoformat()}..{(self.end - timedelta(days=1)).isoformat()}"
         if self.kind is PeriodKind.DAY:
             return self.start.isoformat()
         if self.kind is PeriodKind.WEEK:
@@ -127,9 +151,13 @@ class Period:
         return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
 
     def previous(self) -> Period:
+        if self.kind is PeriodKind.RANGE:
+            return Period(self.kind, self.start - (self.end - self.start), self.start)
         return Period.containing(self.start - timedelta(days=1), self.kind)
 
     def next(self) -> Period:
+        if self.kind is PeriodKind.RANGE:
+            return Period(self.kind, self.end, self.end + (self.end - self.start))
         return Period(self.kind, self.end)
 
     def contains(self, day: date) -> bool:
@@ -138,6 +166,12 @@ class Period:
     def label(self, locale: str = "en") -> str:
         """A human name for the period in the member's language (English when unknown)."""
         lang = locale if locale in _MONTHS else "en"
+        if self.kind is PeriodKind.RANGE:
+            last = self.end - timedelta(days=1)
+            return (
+                f"{Period(PeriodKind.DAY, self.start).label(lang)} – "
+                f"{Period(PeriodKind.DAY, last).label(lang)}"
+            )
         if self.kind is PeriodKind.DAY:
             return f"{self.start.day} {_MONTHS[lang][self.start.month - 1]} {self.start.year}"
         if self.kind is PeriodKind.WEEK:

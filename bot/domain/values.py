@@ -49,6 +49,8 @@ class PeriodKind(StrEnum):
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
+    RANGE = "range"
+    """Any run of days (digests only: ``2026-10-01..2026-10-15``)."""
 
 
 class OrgKind(StrEnum):
