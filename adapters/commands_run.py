@@ -58,11 +58,11 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with runtime:
-        if speed is not None and isinstance(runtime.clock, ManualClock):
-            runtime.fast_forward(runtime.clock, speed)
-        started: list[Adapter] = []
-        try:
+    started: list[Adapter] = []
+    try:
+        async with runtime:
+            if speed is not None and isinstance(runtime.clock, ManualClock):
+                runtime.fast_forward(runtime.clock, speed)
             for adapter in adapters:
                 await adapter.start(runtime)
                 started.append(adapter)
@@ -74,10 +74,10 @@ async def serve(
                 waiter.cancel()
             # Let the console finish what it was doing before the database closes under it.
             await asyncio.gather(*waiters, return_exceptions=True)
-        finally:
-            for adapter in reversed(started):
-                await adapter.stop()
-
+    finally:
+        # After the runtime's last drain, so what was due still reaches Slack and Matrix.
+        for adapter in reversed(started):
+            await adapter.stop()
 
 
 def build_ports(
@@ -91,6 +91,10 @@ def build_ports(
         from adapters.slack.adapter import SlackAdapter
 
         adapters.append(SlackAdapter.from_settings(settings, clock))
+    if settings.matrix.configured:
+        from adapters.matrix.adapter import MatrixAdapter
+
+        adapters.append(MatrixAdapter.from_settings(settings, clock))
     for adapter in adapters:
         ports[adapter.name] = adapter.port
     if settings.console.enabled or (settings.console.enabled is None and not adapters):

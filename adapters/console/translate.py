@@ -11,8 +11,17 @@ from typing import Any
 from bot.events import ChoicePicked, CommandReceived, InboundEvent, MessageReceived
 
 COMMAND_WORDS = {
-    "help", "checkin", "skip", "mydata", "digest", "campaign", "alliance-help", "highlights",
-    "share", "unshare", "star",
+    "help",
+    "checkin",
+    "skip",
+    "mydata",
+    "digest",
+    "campaign",
+    "alliance-help",
+    "highlights",
+    "share",
+    "unshare",
+    "star",
 }
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 

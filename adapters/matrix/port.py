@@ -1,0 +1,370 @@
+"""The Matrix ChatPort: rooms and direct chats, paced sends, errors the outbox understands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from io import BytesIO
+from typing import Any
+
+import aiohttp
+from nio import (
+    RoomCreateError,
+    RoomPreset,
+    RoomResolveAliasResponse,
+    RoomSendResponse,
+    UploadResponse,
+)
+from nio.exceptions import LocalProtocolError, ProtocolError
+
+from adapters.matrix import translate
+from adapters.matrix.client import BotClient, RequestFailed
+from bot.ports import (
+    Attachment,
+    Clock,
+    Destination,
+    DestinationKind,
+    Outgoing,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Sent,
+)
+
+log = logging.getLogger(__name__)
+TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ProtocolError)
+REFUSED = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_INVALID_PARAM", "M_TOO_LARGE"}
+"""Errors that will not pass by retrying: the outbox gives up (anything else is retried)."""
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+SentObserver = Callable[[str, str, dict[str, Any]], None]
+
+
+class Pacer:
+    """Honours M_LIMIT_EXCEEDED for every send of the account.
+
+    Unlimited, sends run concurrently. After a 429 they go one at a time, each at the moment
+    the homeserver named (``retry_after_ms``, else ``Retry-After``), counted from when the
+    refused request left, so it arrives as the slot opens; the first send that passes without
+    waiting or being refused ends the limited mode.
+    """
+
+    def __init__(self) -> None:
+        self.limited = False
+        self.holds = 0
+        """How many times the homeserver said “slow down”."""
+        self.not_before = 0.0
+        self.turn = asyncio.Lock()
+        """Held by the one send allowed at a time while limited."""
+
+    def hold(self, retry_after: float, sent_at: float) -> None:
+        self.holds += 1
+        self.limited = True
+        self.not_before = max(self.not_before, sent_at + retry_after + 0.001)
+
+    async def wait_turn(self) -> bool:
+        """Sleep until the homeserver's next free slot; True if that took a sleep."""
+        delay = self.not_before - time.monotonic()
+        if delay <= 0:
+            return False
+        await asyncio.sleep(delay)
+        return True
+
+
+def retry_after_seconds(body_ms: object, header: str | None, default: float = 1.0) -> float:
+    if isinstance(body_ms, int | float) and body_ms >= 0:
+        return float(body_ms) / 1000
+    if header:
+        try:
+            return max(float(header), 0.0)
+        except ValueError:
+            pass
+    return default
+
+
+class MatrixPort:
+    """Sends as the bot's account. ``synced`` is notified by the adapter after every sync, so
+    sends can wait for a new direct chat's member to join (see :meth:`dm_room`)."""
+
+    platform = translate.PLATFORM
+
+    def __init__(
+        self,
+        client: BotClient,
+        clock: Clock,
+        *,
+        join_timeout: float = 20.0,
+        max_rate_retries: int = 8,
+        max_inline_wait: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.join_timeout = join_timeout
+        self.max_rate_retries = max_rate_retries
+        self.max_inline_wait = max_inline_wait
+        self.pacer = Pacer()
+        self.synced = asyncio.Condition()
+        self.direct: dict[str, list[str]] = {}
+        """``m.direct``: user id -> the DM rooms with them, newest last."""
+        self.aliases: dict[str, str] = {}
+        self.observers: list[SentObserver] = []
+        self.open = False
+        """Logged in and not closed: sends may go."""
+        self.closed = False
+        self.salt = ""
+        """Mixed into transaction ids: one per bot database, so a delivery's id never collides
+        with another database's delivery of the same key on the same device."""
+        self._dm_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._direct_lock = asyncio.Lock()
+
+    # --- ChatPort ------------------------------------------------------------------------------
+
+    async def send(self, to: Destination, message: Outgoing) -> Sent:
+        room_id = await self.room_for(to)
+        content = translate.outgoing_content(message, thread=to.thread)
+        tx_id = translate.transaction_id(message.idempotency_key, f"{self.salt}:{room_id}")
+        async with self._room_locks[room_id]:  # one room's messages arrive in the order sent
+            event_id = await self.post(room_id, "m.room.message", content, tx_id)
+        return Sent(event_id, thread_ref=to.thread, address=room_id, sent_at=self.clock.now())
+
+    async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
+        room_id = await self.room_for(to)
+        content = await self.file_content(room_id, attachment, comment or attachment.title)
+        async with self._room_locks[room_id]:
+            event_id = await self.post(room_id, "m.room.message", content, None)
+        return Sent(event_id, address=room_id, sent_at=self.clock.now())
+
+    async def mark_answered(self, sent: Sent, to: Destination, summary: str) -> None:
+        """A ✅ reaction on the prompt; never fails the answer it marks."""
+        room_id = sent.address or await self.room_for(to)
+        content = translate.reaction_content(sent.message_ref)
+        tx_id = translate.transaction_id(sent.message_ref, f"{self.salt}:answered")
+        try:
+            await self.post(room_id, "m.reaction", content, tx_id)
+        except (PlatformError, Rejected) as exc:
+            log.info("could not mark %s answered: %s", sent.message_ref, exc)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def post(
+        self, room_id: str, event_type: str, content: dict[str, Any], tx_id: str | None
+    ) -> str:
+        """Send one event, paced; the event id, or RateLimited/PlatformError/Rejected."""
+        if not self.open and not self.closed:  # starting up: give the login a moment
+            await self.wait_for(lambda: self.open or self.closed, self.join_timeout)
+        if not self.open:
+            raise PlatformError("the Matrix connection is not running")
+        tries = 0
+        while True:
+            if not self.pacer.limited:
+                event_id = await self._attempt(room_id, event_type, content, tx_id)
+            else:
+                async with self.pacer.turn:
+                    if not self.pacer.limited:
+                        continue  # the limit lifted while this send queued
+                    waited = await self.pacer.wait_turn()
+                    event_id = await self._attempt(room_id, event_type, content, tx_id)
+                    if event_id is not None and not waited and tries == 0:
+                        self.pacer.limited = False
+            if event_id is not None:
+                return event_id
+            tries += 1
+            wait = self.pacer.not_before - time.monotonic()
+            if tries > self.max_rate_retries or wait > self.max_inline_wait:
+                raise RateLimited(max(wait, 0.0), f"M_LIMIT_EXCEEDED in {room_id}")
+
+    async def _attempt(
+        self, room_id: str, event_type: str, content: dict[str, Any], tx_id: str | None
+    ) -> str | None:
+        """The event id; None after a 429 (the pacer then knows when to try again)."""
+        started = time.monotonic()
+        response = await self._send_once(room_id, event_type, content, tx_id)
+        if isinstance(response, RoomSendResponse):
+            event_id = str(response.event_id)
+            log.debug("sent %s %s to %s", event_type, event_id, room_id)
+            for observer in self.observers:
+                observer(room_id, event_id, content)
+            return event_id
+        code = str(getattr(response, "status_code", "") or "")
+        if code == "M_LIMIT_EXCEEDED":
+            wait = retry_after_seconds(
+                getattr(response, "retry_after_ms", None), _header(response, "Retry-After")
+            )
+            self.pacer.hold(wait, started)
+            log.debug("M_LIMIT_EXCEEDED in %s: next try in %.2f s", room_id, wait)
+            return None
+        message = f"{code or 'error'}: {getattr(response, 'message', '')} ({room_id})"
+        if code in REFUSED:
+            raise Rejected(message)
+        raise PlatformError(message)
+
+    async def _send_once(
+        self, room_id: str, event_type: str, content: dict[str, Any], tx_id: str | None
+    ) -> Any:
+        try:
+            return await self.client.room_send(
+                room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
+            )
+        except TRANSPORT_ERRORS as exc:
+            raise PlatformError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def file_content(
+        self, room_id: str, attachment: Attachment, caption: str
+    ) -> dict[str, Any]:
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room is not None and room.encrypted)
+        try:
+            response, keys = await self.client.upload(
+                BytesIO(attachment.content),
+                content_type=attachment.mime_type,
+                filename=attachment.filename,
+                encrypt=encrypt,
+                filesize=len(attachment.content),
+            )
+        except TRANSPORT_ERRORS as exc:
+            raise PlatformError(f"upload failed: {exc}") from exc
+        if not isinstance(response, UploadResponse):
+            code = str(getattr(response, "status_code", ""))
+            if code == "M_LIMIT_EXCEEDED":
+                raise RateLimited(
+                    retry_after_seconds(getattr(response, "retry_after_ms", None), None)
+                )
+            raise PlatformError(f"upload failed: {code} {getattr(response, 'message', '')}")
+        encrypted = {**keys, "url": response.content_uri} if encrypt and keys else None
+        return translate.file_content(
+            filename=attachment.filename,
+            mime_type=attachment.mime_type,
+            size=len(attachment.content),
+            caption=caption,
+            url=None if encrypted else response.content_uri,
+            encrypted_file=encrypted,
+            data_head=attachment.content[:32],
+        )
+
+    # --- rooms and direct chats ----------------------------------------------------------------
+
+    async def room_for(self, to: Destination) -> str:
+        if to.kind is DestinationKind.PERSON:
+            return await self.dm_room(to.target)
+        room_id = to.target
+        if room_id.startswith("#"):
+            room_id = self.aliases.get(to.target) or await self.resolve_alias(to.target)
+        if room_id not in self.client.rooms:
+            await self._join(room_id)
+        return room_id
+
+    async def resolve_alias(self, alias: str) -> str:
+        try:
+            response = await self.client.room_resolve_alias(alias)
+        except TRANSPORT_ERRORS as exc:
+            raise PlatformError(f"could not resolve {alias}: {exc}") from exc
+        if not isinstance(response, RoomResolveAliasResponse):
+            raise Rejected(f"the room alias {alias} does not exist here")
+        self.aliases[alias] = str(response.room_id)
+        return str(response.room_id)
+
+    async def _join(self, room_id: str) -> None:
+        try:
+            response = await self.client.join(room_id)
+        except TRANSPORT_ERRORS as exc:
+            raise PlatformError(f"could not join {room_id}: {exc}") from exc
+        if getattr(response, "room_id", None) != room_id:
+            raise Rejected(f"the bot is not in {room_id}; invite it to the room first")
+        await self.wait_for(lambda: room_id in self.client.rooms, self.join_timeout)
+
+    def _dm_state(self, room_id: str, user_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        if room is None or user_id not in room.users or len(room.users) > 2:
+            return "gone"
+        return "invited" if user_id in room.invited_users else "joined"
+
+    async def dm_room(self, user_id: str) -> str:
+        """The direct chat with ``user_id`` (reused, else created, encrypted, and marked in
+        ``m.direct``); returns once they have joined, since an encrypted message posted before
+        would be unreadable to them for good."""
+        async with self._dm_locks[user_id]:
+            for room_id in reversed(self.direct.get(user_id, [])):
+                state = self._dm_state(room_id, user_id)
+                if state != "gone":
+                    return await self._joined(room_id, user_id)
+            room_id = await self._create_dm(user_id)
+            return await self._joined(room_id, user_id)
+
+    async def _joined(self, room_id: str, user_id: str) -> str:
+        def ready() -> bool:
+            room = self.client.rooms.get(room_id)
+            if room is None or user_id not in room.users:
+                return False
+            return user_id not in room.invited_users or not room.encrypted
+
+        if not await self.wait_for(ready, self.join_timeout):
+            raise PlatformError(f"{user_id} has not joined the direct chat {room_id} yet")
+        return room_id
+
+    async def _create_dm(self, user_id: str) -> str:
+        try:
+            response = await self.client.room_create(
+                is_direct=True,
+                preset=RoomPreset.trusted_private_chat,
+                invite=[user_id],
+                initial_state=[ENCRYPTION],
+            )
+        except TRANSPORT_ERRORS as exc:
+            raise PlatformError(f"could not open a direct chat with {user_id}: {exc}") from exc
+        if isinstance(response, RoomCreateError):
+            code = str(response.status_code or "")
+            if code == "M_LIMIT_EXCEEDED":
+                raise RateLimited(retry_after_seconds(response.retry_after_ms, None))
+            if code in REFUSED:
+                raise Rejected(f"cannot open a direct chat with {user_id}: {response.message}")
+            raise PlatformError(f"cannot open a direct chat with {user_id}: {response.message}")
+        room_id = str(response.room_id)
+        await self.remember_direct(user_id, room_id)
+        return room_id
+
+    async def remember_direct(self, user_id: str, room_id: str) -> None:
+        """Add a DM to ``m.direct`` (on the server too, so Element lists it as a DM)."""
+        async with self._direct_lock:
+            rooms = self.direct.setdefault(user_id, [])
+            if room_id in rooms:
+                return
+            rooms.append(room_id)
+            try:
+                await self.client.put_account_data("m.direct", self.direct)
+            except (RequestFailed, *TRANSPORT_ERRORS, LocalProtocolError) as exc:
+                log.warning("could not write m.direct (kept in memory): %s", exc)
+
+    def is_direct(self, room_id: str) -> bool:
+        if any(room_id in rooms for rooms in self.direct.values()):
+            return True
+        room = self.client.rooms.get(room_id)
+        return room is not None and len(room.users) == 2
+
+    async def wait_for(self, predicate: Callable[[], bool], seconds: float) -> bool:
+        """Wait (across syncs) until ``predicate()`` holds; False after ``seconds``."""
+        async with self.synced:
+            try:
+                await asyncio.wait_for(self.synced.wait_for(predicate), seconds)
+            except TimeoutError:
+                return predicate()
+        return True
+
+    async def notify_synced(self) -> None:
+        async with self.synced:
+            self.synced.notify_all()
+
+
+def _header(response: object, name: str) -> str | None:
+    transport = getattr(response, "transport_response", None)
+    headers = getattr(transport, "headers", None)
+    if headers is None:
+        return None
+    value = headers.get(name)
+    return str(value) if value is not None else None

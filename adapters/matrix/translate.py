@@ -1,0 +1,319 @@
+"""Pure translation between Matrix event JSON and the core's events and messages.
+
+No network, no nio: inbound functions take an event's JSON (``event.source`` in nio, decrypted
+when nio could decrypt it) and outbound ones return event content dicts ready to send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.events import (
+    ChoicePicked,
+    CommandReceived,
+    InboundEvent,
+    MessageReceived,
+    Undecryptable,
+)
+from bot.ports import ChoiceOption, Outgoing, Reply
+
+PLATFORM = "matrix"
+NS = "org.alliancebot"
+KIND_KEY = f"{NS}.kind"
+"""Our own content key: the Outgoing kind (prompt, reminder, digest, message, reply)."""
+REPLY_TO_KEY = f"{NS}.reply_to"
+CHOICES_KEY = f"{NS}.choices"
+HTML_FORMAT = "org.matrix.custom.html"
+KEYCAPS = tuple(f"{n}\ufe0f\u20e3" for n in range(10)) + ("\U0001f51f",)
+"""0️⃣ … 9️⃣ and 🔟: the reaction that picks option number n."""
+ANSWERED = "\u2705"
+TEXT_TYPES = ("m.text", "m.emote")
+_FALLBACK_LINE = re.compile(r"^> ?.*$")
+
+
+def keycap_number(key: str) -> int | None:
+    """1 for "1️⃣" (with or without the variation selector), 10 for "🔟", None otherwise."""
+    normalised = key.replace("\ufe0f", "").strip()
+    for number, cap in enumerate(KEYCAPS):
+        if normalised == cap.replace("\ufe0f", ""):
+            return number
+    return None
+
+
+def option_numbers(choices: Sequence[ChoiceOption], answer_kind: str) -> list[int]:
+    """The number shown (and reacted with) for each option.
+
+    Scales show their own values, so a reaction of 0️⃣ on a 0–10 scale means 0; other choices
+    are numbered from 1, as the core accepts their position as an answer.
+    """
+    keys = [c.key for c in choices]
+    if answer_kind == "scale" and all(k.isdigit() and int(k) <= 10 for k in keys):
+        return [int(k) for k in keys]
+    return list(range(1, len(choices) + 1))
+
+
+def _at(source: Mapping[str, Any]) -> datetime:
+    millis = source.get("origin_server_ts") or 0
+    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the "> <@someone> quoted" lines older clients put before a rich reply's text."""
+    lines = body.splitlines()
+    if not lines or not lines[0].startswith("> "):
+        return body
+    index = 0
+    while index < len(lines) and _FALLBACK_LINE.match(lines[index]):
+        index += 1
+    return "\n".join(lines[index:]).lstrip("\n") if index < len(lines) else body
+
+
+def inbound(
+    source: Mapping[str, Any], *, room_id: str, own_user_id: str, is_direct: bool
+) -> InboundEvent | None:
+    """One room event as the core sees it; None for what the bot ignores.
+
+    ``source`` is the event's JSON; an ``m.room.encrypted`` one means nio could not decrypt it.
+    """
+    sender = str(source.get("sender", ""))
+    event_id = str(source.get("event_id", ""))
+    if not sender or not event_id or sender == own_user_id:
+        return None
+    base: dict[str, Any] = {
+        "platform": PLATFORM,
+        "event_id": event_id,
+        "sender": sender,
+        "at": _at(source),
+        "channel": room_id,
+        "is_direct": is_direct,
+    }
+    kind = source.get("type")
+    content = source.get("content")
+    if not isinstance(content, Mapping):
+        return None
+    if kind == "m.room.encrypted":
+        return Undecryptable(**base)
+    relates = content.get("m.relates_to")
+    relates = relates if isinstance(relates, Mapping) else {}
+    if kind == "m.reaction":
+        number = keycap_number(str(relates.get("key", "")))
+        target = relates.get("event_id")
+        if relates.get("rel_type") != "m.annotation" or number is None or not target:
+            return None
+        return ChoicePicked(**base, message_ref=str(target), choice=str(number))
+    if kind != "m.room.message":
+        return None
+    if relates.get("rel_type") == "m.replace":
+        new = content.get("m.new_content")
+        if not isinstance(new, Mapping) or new.get("msgtype") not in TEXT_TYPES:
+            return None
+        target = relates.get("event_id")
+        text = str(new.get("body", "")).strip()
+        return MessageReceived(**base, text=text, edits=str(target)) if target and text else None
+    if content.get("msgtype") not in TEXT_TYPES:
+        return None  # notices (other bots), media, locations: not answers
+    thread, reply_to = relation_refs(relates)
+    body = str(content.get("body", ""))
+    text = (strip_reply_fallback(body) if reply_to else body).strip()
+    if not text:
+        return None
+    if text.startswith("!") and len(text) > 1 and not text[1].isspace():
+        head, _, rest = text[1:].partition(" ")
+        return CommandReceived(**base, name=head.lower(), args=rest.strip(), thread=thread)
+    return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to)
+
+
+def relation_refs(relates: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(thread root, replied-to event) from an ``m.relates_to``; a thread's fallback reply is
+    not a real reply, so it does not count."""
+    in_reply = relates.get("m.in_reply_to")
+    reply_to = in_reply.get("event_id") if isinstance(in_reply, Mapping) else None
+    if relates.get("rel_type") == "m.thread":
+        root = relates.get("event_id")
+        if relates.get("is_falling_back", False):
+            reply_to = None
+        return (str(root) if root else None), (str(reply_to) if reply_to else None)
+    return None, (str(reply_to) if reply_to else None)
+
+
+def invite_of(events: Iterable[Mapping[str, Any]], own_user_id: str) -> tuple[str, bool] | None:
+    """(inviter, is_direct) from an invited room's stripped state, or None."""
+    for event in events:
+        content = event.get("content")
+        if (
+            event.get("type") == "m.room.member"
+            and event.get("state_key") == own_user_id
+            and isinstance(content, Mapping)
+            and content.get("membership") == "invite"
+        ):
+            return str(event.get("sender", "")), bool(content.get("is_direct", False))
+    return None
+
+
+# --- outbound ----------------------------------------------------------------------------------
+
+
+def _html_lines(text: str) -> str:
+    return "<br>".join(html.escape(line, quote=False) for line in text.splitlines())
+
+
+def relation(thread: str | None, reply_to: str | None) -> dict[str, Any] | None:
+    """``m.relates_to`` for a message in a thread (replying to ``reply_to`` in it) or a reply."""
+    if thread:
+        return {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread},
+        }
+    if reply_to:
+        return {"m.in_reply_to": {"event_id": reply_to}}
+    return None
+
+
+def message_content(
+    *,
+    text: str,
+    title: str = "",
+    quoted: str = "",
+    kind: str = "message",
+    choices: Sequence[ChoiceOption] = (),
+    answer_kind: str = "",
+    thread: str | None = None,
+    reply_to: str | None = None,
+    mentions: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An ``m.text`` with an HTML rendering; every piece of text is escaped in the HTML, and
+    ``m.mentions`` names only ``mentions`` (so quoted “@room” pings nobody)."""
+    plain: list[str] = []
+    rich: list[str] = []
+    if title:
+        plain.append(title)
+        rich.append(f"<strong>{html.escape(title, quote=False)}</strong>")
+    if text:
+        plain.append(text)
+        rich.append(_html_lines(text))
+    options: list[dict[str, Any]] = []
+    if choices:
+        numbers = option_numbers(choices, answer_kind)
+        for number, choice in zip(numbers, choices, strict=True):
+            emoji = KEYCAPS[number] if number < len(KEYCAPS) else f"{number}."
+            options.append(
+                {"number": number, "key": choice.key, "label": choice.label, "emoji": emoji}
+            )
+            plain.append(f"{emoji} {choice.label}")
+            rich.append(f"{emoji} {html.escape(choice.label, quote=False)}")
+    if quoted:
+        plain.extend(f"> {line}" for line in quoted.splitlines())
+        rich.append(f"<blockquote>{_html_lines(quoted)}</blockquote>")
+    content: dict[str, Any] = {
+        "msgtype": "m.text",
+        "body": "\n".join(plain),
+        "format": HTML_FORMAT,
+        "formatted_body": "<br>".join(rich),
+        "m.mentions": {"user_ids": list(mentions)} if mentions else {},
+        KIND_KEY: kind,
+    }
+    if options:
+        content[CHOICES_KEY] = options
+    related = relation(thread, reply_to)
+    if related:
+        content["m.relates_to"] = related
+    return content
+
+
+def outgoing_content(message: Outgoing, thread: str | None = None) -> dict[str, Any]:
+    return message_content(
+        text=message.text,
+        title=message.title,
+        quoted=message.quoted,
+        kind=message.kind,
+        choices=message.choices,
+        answer_kind=message.answer_kind,
+        thread=thread,
+    )
+
+
+def reply_content(
+    reply: Reply,
+    *,
+    answering: str,
+    thread: str | None = None,
+    reply_to: str | None = None,
+    mentions: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A reply to inbound event ``answering``; marked so tools can tell replies from prompts."""
+    content = message_content(
+        text=reply.text,
+        title=reply.title,
+        quoted=reply.quoted,
+        kind="reply",
+        thread=thread,
+        reply_to=reply_to,
+        mentions=mentions,
+    )
+    content[REPLY_TO_KEY] = answering
+    return content
+
+
+def reaction_content(target: str, key: str = ANSWERED) -> dict[str, Any]:
+    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def file_content(
+    *,
+    filename: str,
+    mime_type: str,
+    size: int,
+    caption: str,
+    url: str | None = None,
+    encrypted_file: Mapping[str, Any] | None = None,
+    data_head: bytes = b"",
+) -> dict[str, Any]:
+    """``m.image`` (or ``m.file``) for an upload; encrypted rooms get ``file``, not ``url``."""
+    info: dict[str, Any] = {"mimetype": mime_type, "size": size}
+    dimensions = png_size(data_head) if mime_type == "image/png" else None
+    if dimensions:
+        info["w"], info["h"] = dimensions
+    content: dict[str, Any] = {
+        "msgtype": "m.image" if mime_type.startswith("image/") else "m.file",
+        "body": caption or filename,
+        "filename": filename,
+        "info": info,
+        "m.mentions": {},
+    }
+    if caption:
+        content["format"] = HTML_FORMAT
+        content["formatted_body"] = _html_lines(caption)
+    if encrypted_file is not None:
+        content["file"] = dict(encrypted_file)
+    else:
+        content["url"] = url
+    return content
+
+
+def transaction_id(key: str | None, salt: str = "") -> str | None:
+    """A stable transaction id from an idempotency key: a retried send is not posted twice."""
+    if not key:
+        return None
+    return "ab" + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:40]
+
+
+def direct_rooms(content: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``m.direct`` account data, tolerating junk."""
+    found: dict[str, list[str]] = {}
+    for user, rooms in content.items():
+        if isinstance(user, str) and isinstance(rooms, list):
+            found[user] = [r for r in rooms if isinstance(r, str)]
+    return found

@@ -1,0 +1,238 @@
+"""The Matrix adapter's pure translation, driven by event JSON as Synapse and Element send it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.matrix import translate
+from bot.events import ChoicePicked, CommandReceived, MessageReceived, Undecryptable
+from bot.ports import ChoiceOption, Outgoing, Reply
+
+BOT = "@alliancebot:localhost"
+ROOM = "!dm:localhost"
+PROMPT = "$prompt"
+
+
+def event(content: dict[str, Any], kind: str = "m.room.message", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "event_id": extra.pop("event_id", "$answer"),
+        "sender": extra.pop("sender", "@berta:localhost"),
+        "origin_server_ts": 1_795_000_000_000,
+        "content": content,
+        **extra,
+    }
+
+
+def inbound(source: dict[str, Any], is_direct: bool = True) -> Any:
+    return translate.inbound(source, room_id=ROOM, own_user_id=BOT, is_direct=is_direct)
+
+
+def test_a_thread_reply_as_element_sends_it() -> None:
+    got = inbound(
+        event(
+            {
+                "msgtype": "m.text",
+                "body": "Too little time.",
+                "m.relates_to": {
+                    "rel_type": "m.thread",
+                    "event_id": PROMPT,
+                    "is_falling_back": True,
+                    "m.in_reply_to": {"event_id": PROMPT},
+                },
+            }
+        )
+    )
+    assert got == MessageReceived(
+        platform="matrix",
+        event_id="$answer",
+        sender="@berta:localhost",
+        at=datetime.fromtimestamp(1_795_000_000, tz=UTC),
+        channel=ROOM,
+        is_direct=True,
+        text="Too little time.",
+        thread=PROMPT,
+    )
+
+
+def test_a_reply_inside_a_thread_keeps_both_references() -> None:
+    got = inbound(
+        event(
+            {
+                "msgtype": "m.text",
+                "body": "to the reminder",
+                "m.relates_to": {
+                    "rel_type": "m.thread",
+                    "event_id": PROMPT,
+                    "is_falling_back": False,
+                    "m.in_reply_to": {"event_id": "$reminder"},
+                },
+            }
+        )
+    )
+    assert (got.thread, got.in_reply_to) == (PROMPT, "$reminder")
+
+
+def test_a_rich_reply_loses_the_quoted_fallback() -> None:
+    got = inbound(
+        event(
+            {
+                "msgtype": "m.text",
+                "body": "> <@alliancebot:localhost> Name a barrier\n> second line\n\nNo budget.",
+                "m.relates_to": {"m.in_reply_to": {"event_id": PROMPT}},
+            }
+        )
+    )
+    assert isinstance(got, MessageReceived)
+    assert (got.text, got.in_reply_to, got.thread) == ("No budget.", PROMPT, None)
+
+
+def test_an_edit_carries_the_new_text_and_the_original_id() -> None:
+    got = inbound(
+        event(
+            {
+                "msgtype": "m.text",
+                "body": "* Too little time, and no calendar.",
+                "m.new_content": {"msgtype": "m.text", "body": "Too little time, and no calendar."},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": "$first"},
+            },
+            event_id="$edit",
+        )
+    )
+    assert isinstance(got, MessageReceived)
+    assert (got.text, got.edits, got.event_id) == (
+        "Too little time, and no calendar.",
+        "$first",
+        "$edit",
+    )
+
+
+def test_a_keycap_reaction_picks_that_number() -> None:
+    for key in ("2\ufe0f\u20e3", "2\u20e3"):
+        got = inbound(
+            event(
+                {"m.relates_to": {"rel_type": "m.annotation", "event_id": PROMPT, "key": key}},
+                kind="m.reaction",
+            )
+        )
+        assert isinstance(got, ChoicePicked)
+        assert (got.message_ref, got.choice) == (PROMPT, "2")
+    assert translate.keycap_number("\U0001f51f") == 10
+    other = event(
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": PROMPT, "key": "👍"}},
+        kind="m.reaction",
+    )
+    assert inbound(other) is None
+
+
+def test_commands_notices_own_events_and_undecryptable() -> None:
+    got = inbound(event({"msgtype": "m.text", "body": "!Digest last week berlin-lib"}))
+    assert isinstance(got, CommandReceived)
+    assert (got.name, got.args) == ("digest", "last week berlin-lib")
+    assert inbound(event({"msgtype": "m.notice", "body": "another bot"})) is None
+    assert inbound(event({"msgtype": "m.text", "body": "mine"}, sender=BOT)) is None
+    assert (
+        inbound(event({"msgtype": "m.text", "body": "! not a command"})).text == "! not a command"
+    )
+    encrypted = event(
+        {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgA",
+            "session_id": "x",
+            "sender_key": "y",
+            "device_id": "D",
+        },
+        kind="m.room.encrypted",
+    )
+    assert isinstance(inbound(encrypted), Undecryptable)
+
+
+def test_member_text_is_escaped_and_mentions_nobody() -> None:
+    reply = Reply("Thank you! Recorded:", quoted="@room <b>look</b> & <a href='x'>here</a>")
+    content = translate.reply_content(reply, answering="$answer")
+    assert content["m.mentions"] == {}
+    assert "<b>" not in content["formatted_body"] and "<a " not in content["formatted_body"]
+    assert "&lt;b&gt;look&lt;/b&gt; &amp; &lt;a href='x'&gt;" in content["formatted_body"]
+    assert "> @room <b>look</b>" in content["body"]
+    assert content[translate.REPLY_TO_KEY] == "$answer"
+    assert content[translate.KIND_KEY] == "reply"
+    shared = translate.reply_content(reply, answering="$a", reply_to="$a", mentions=["@bo:x"])
+    assert shared["m.mentions"] == {"user_ids": ["@bo:x"]}
+    assert shared["m.relates_to"] == {"m.in_reply_to": {"event_id": "$a"}}
+
+
+def test_a_prompt_with_choices_numbers_them_with_keycaps() -> None:
+    message = Outgoing(
+        text="Have you been in touch <with> an international body?",
+        title="Check-in: Daily",
+        kind="prompt",
+        choices=(ChoiceOption("yes", "Yes"), ChoiceOption("no", "No")),
+        answer_kind="choice",
+    )
+    content = translate.outgoing_content(message, thread="$root")
+    assert content["body"].splitlines() == [
+        "Check-in: Daily",
+        "Have you been in touch <with> an international body?",
+        "1\ufe0f\u20e3 Yes",
+        "2\ufe0f\u20e3 No",
+    ]
+    assert content["formatted_body"].startswith("<strong>Check-in: Daily</strong><br>")
+    assert "&lt;with&gt;" in content["formatted_body"]
+    assert content["m.mentions"] == {} and content[translate.KIND_KEY] == "prompt"
+    assert [o["key"] for o in content[translate.CHOICES_KEY]] == ["yes", "no"]
+    assert content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": "$root"},
+    }
+
+
+def test_a_scale_reacts_with_its_own_values() -> None:
+    scale = tuple(ChoiceOption(str(v), str(v)) for v in range(0, 11))
+    assert translate.option_numbers(scale, "scale") == list(range(11))
+    assert translate.option_numbers(scale[1:6], "scale") == [1, 2, 3, 4, 5]
+    assert translate.option_numbers(scale[:3], "choice") == [1, 2, 3]
+
+
+def test_invites_files_and_transaction_ids() -> None:
+    stripped = [
+        {"type": "m.room.name", "sender": "@x:y", "state_key": "", "content": {"name": "n"}},
+        {
+            "type": "m.room.member",
+            "sender": "@bo:localhost",
+            "state_key": BOT,
+            "content": {"membership": "invite", "is_direct": True},
+        },
+    ]
+    assert translate.invite_of(stripped, BOT) == ("@bo:localhost", True)
+    assert translate.invite_of(stripped[:1], BOT) is None
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + b"\x00\x00\x00\x0dIHDR"
+        + (640).to_bytes(4, "big")
+        + (480).to_bytes(4, "big")
+    )
+    image = translate.file_content(
+        filename="chart.png",
+        mime_type="image/png",
+        size=99,
+        caption="Responses",
+        url="mxc://localhost/abc",
+        data_head=png,
+    )
+    assert image["msgtype"] == "m.image" and image["url"] == "mxc://localhost/abc"
+    assert (image["info"]["w"], image["info"]["h"]) == (640, 480)
+    secret = translate.file_content(
+        filename="me.csv",
+        mime_type="text/csv",
+        size=3,
+        caption="",
+        encrypted_file={"url": "mxc://localhost/e", "key": {}, "iv": "", "hashes": {}, "v": "v2"},
+    )
+    assert secret["msgtype"] == "m.file" and "url" not in secret and secret["file"]["v"] == "v2"
+    assert translate.transaction_id("daily:1", "a") == translate.transaction_id("daily:1", "a")
+    assert translate.transaction_id("daily:1", "a") != translate.transaction_id("daily:1", "b")
+    assert translate.transaction_id(None) is None
+    assert translate.direct_rooms({"@a:b": ["!r", 3], "junk": "x"}) == {"@a:b": ["!r"]}
