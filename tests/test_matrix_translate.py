@@ -236,3 +236,26 @@ def test_invites_files_and_transaction_ids() -> None:
     assert translate.transaction_id("daily:1", "a") != translate.transaction_id("daily:1", "b")
     assert translate.transaction_id(None) is None
     assert translate.direct_rooms({"@a:b": ["!r", 3], "junk": "x"}) == {"@a:b": ["!r"]}
+
+
+def test_a_digest_goes_out_as_the_cores_html_with_member_text_escaped() -> None:
+    from bot.digest.model import Answer, Digest
+    from bot.digest.render import DigestRenderer
+    from bot.domain.periods import Period
+
+    digest = Digest(
+        "Alliance",
+        Period.parse_key("2026-W48"),
+        "UTC",
+        (),
+        (),
+        (),
+        highlights=(Answer(1, "Org", "Ann", "Q?", "@room <b>look</b>"),),
+    )
+    renderer = DigestRenderer()
+    reply = Reply(renderer.text(digest), formats=renderer.formats(digest))
+    content = translate.reply_content(reply, answering="$event")
+    assert content["formatted_body"].startswith("<h3>Alliance digest")
+    assert "&lt;b&gt;look&lt;/b&gt;" in content["formatted_body"]
+    assert "<b>look</b>" not in content["formatted_body"]
+    assert content["m.mentions"] == {}

@@ -187,9 +187,11 @@ def message_content(
     thread: str | None = None,
     reply_to: str | None = None,
     mentions: Sequence[str] = (),
+    html_body: str = "",
 ) -> dict[str, Any]:
     """An ``m.text`` with an HTML rendering; every piece of text is escaped in the HTML, and
-    ``m.mentions`` names only ``mentions`` (so quoted “@room” pings nobody)."""
+    ``m.mentions`` names only ``mentions`` (so quoted “@room” pings nobody). ``html_body`` is
+    the core's own HTML (a digest, rendered with member text escaped) used as it is."""
     plain: list[str] = []
     rich: list[str] = []
     if title:
@@ -215,7 +217,7 @@ def message_content(
         "msgtype": "m.text",
         "body": "\n".join(plain),
         "format": HTML_FORMAT,
-        "formatted_body": "<br>".join(rich),
+        "formatted_body": html_body or "<br>".join(rich),
         "m.mentions": {"user_ids": list(mentions)} if mentions else {},
         KIND_KEY: kind,
     }
@@ -236,6 +238,7 @@ def outgoing_content(message: Outgoing, thread: str | None = None) -> dict[str, 
         choices=message.choices,
         answer_kind=message.answer_kind,
         thread=thread,
+        html_body=message.formats.get("html", ""),
     )
 
 
@@ -256,6 +259,7 @@ def reply_content(
         thread=thread,
         reply_to=reply_to,
         mentions=mentions,
+        html_body=reply.formats.get("html", ""),
     )
     content[REPLY_TO_KEY] = answering
     return content
