@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkins import delivery_by_ref, latest_open
 from bot.digest import commands as digest_commands
+from bot.digest.export import checkin_query, checkins_csv
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Role
 from bot.events import CommandReceived
@@ -141,35 +140,8 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
         )
     ).all()
     if words[:1] == ["export"]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "id",
-                "prompt",
-                "period",
-                "answer",
-                "number",
-                "choice",
-                "source",
-                "answered_at",
-                "edited_at",
-            ]
-        )
-        for c in rows:
-            writer.writerow(
-                [
-                    c.id,
-                    c.prompt_id,
-                    c.period_key,
-                    c.answer_text,
-                    c.answer_number,
-                    c.answer_choice,
-                    c.source,
-                    c.answered_at.isoformat(),
-                    c.edited_at.isoformat() if c.edited_at else "",
-                ]
-            )
+        own = checkin_query().where(CheckIn.member_id == member.id).order_by(CheckIn.answered_at)
+        buffer = checkins_csv([tuple(row) for row in (await s.execute(own)).all()])
         file = Attachment(
             f"my-checkins-{member.handle}.csv",
             buffer.getvalue().encode(),

@@ -7,6 +7,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,30 +55,8 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
         and_(CheckIn.measure_id.is_(None), CheckIn.answered_at >= start, CheckIn.answered_at < end),
         *[and_(CheckIn.measure_id == mid, CheckIn.period_key.in_(k)) for mid, k in keys.items()],
     )
-    checkins = [
-        tuple(row)
-        for row in (
-            await s.execute(
-                select(
-                    CheckIn.id,
-                    m.Organisation.name,
-                    m.Member.display_name,
-                    CheckIn.prompt_id,
-                    CheckIn.period_key,
-                    CheckIn.answer_text,
-                    CheckIn.answer_number,
-                    CheckIn.answer_choice,
-                    CheckIn.source,
-                    CheckIn.answered_at,
-                    CheckIn.edited_at,
-                )
-                .join(m.Member, m.Member.id == CheckIn.member_id)
-                .join(m.Organisation, m.Organisation.id == CheckIn.organisation_id)
-                .where(about_period)
-                .order_by(CheckIn.answered_at, CheckIn.id)
-            )
-        ).all()
-    ]
+    query = checkin_query().where(about_period).order_by(CheckIn.answered_at, CheckIn.id)
+    checkins = [tuple(row) for row in (await s.execute(query)).all()]
     figures_by_measure: dict[str, list[tuple[object, ...]]] = {}
     for measure in measures:
         figures = latest_figures(measure.id, keys[measure.id])
@@ -108,11 +87,38 @@ def _cell(value: object) -> object:
     return value
 
 
-def to_csv(data: ExportData) -> bytes:
-    out = io.StringIO()
+def checkin_query() -> Any:
+    """The columns of CHECKIN_COLUMNS, for any selection of check-ins."""
+    return (
+        select(
+            CheckIn.id,
+            m.Organisation.name,
+            m.Member.display_name,
+            CheckIn.prompt_id,
+            CheckIn.period_key,
+            CheckIn.answer_text,
+            CheckIn.answer_number,
+            CheckIn.answer_choice,
+            CheckIn.source,
+            CheckIn.answered_at,
+            CheckIn.edited_at,
+        )
+        .join(m.Member, m.Member.id == CheckIn.member_id)
+        .join(m.Organisation, m.Organisation.id == CheckIn.organisation_id)
+    )
+
+
+def checkins_csv(rows: list[tuple[object, ...]], out: io.StringIO | None = None) -> io.StringIO:
+    out = out or io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CHECKIN_COLUMNS)
-    writer.writerows([_cell(v) for v in row] for row in data.checkins)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out
+
+
+def to_csv(data: ExportData) -> bytes:
+    out = checkins_csv(data.checkins)
+    writer = csv.writer(out)
     writer.writerow([])
     writer.writerow(["measure", "organisation", "period", "figure", "organisation target"])
     for name, rows in data.measures.items():
