@@ -24,6 +24,18 @@ from bot.storage.records import Delivery
 CATCH_UP = timedelta(hours=6)
 
 
+async def channel_addresses(
+    s: AsyncSession, keys: list[str], platforms: list[str]
+) -> list[tuple[int, str]]:
+    """(channel id, platform) for each active channel in ``keys`` on a running platform."""
+    rows = await s.execute(
+        select(m.Channel.id, m.ChannelAddress.platform)
+        .join(m.ChannelAddress, m.ChannelAddress.channel_id == m.Channel.id)
+        .where(m.Channel.key.in_(keys), m.Channel.active, m.ChannelAddress.platform.in_(platforms))
+    )
+    return [(cid, platform) for cid, platform in rows.all()]
+
+
 async def digest_zones(s: AsyncSession, digest: m.DigestSchedule, alliance_zone: str) -> set[str]:
     if digest.timezone:
         return {digest.timezone}
@@ -118,17 +130,7 @@ async def _rows(
             for mid, locale in members
         ]
     if digest.channel_keys and zone == (digest.timezone or alliance_zone):
-        addresses = (
-            await s.execute(
-                select(m.Channel.id, m.ChannelAddress.platform)
-                .join(m.ChannelAddress, m.ChannelAddress.channel_id == m.Channel.id)
-                .where(
-                    m.Channel.key.in_(digest.channel_keys),
-                    m.Channel.active,
-                    m.ChannelAddress.platform.in_(platforms),
-                )
-            )
-        ).all()
+        addresses = await channel_addresses(s, digest.channel_keys, platforms)
         rows += [
             {
                 **base,

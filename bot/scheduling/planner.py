@@ -22,7 +22,7 @@ from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
 from bot.ports import Clock
 from bot.scheduling.cron import CronSpec, parse_cron
-from bot.scheduling.digests import advance_digests
+from bot.scheduling.digests import advance_digests, channel_addresses
 from bot.scheduling.reminders import queue_reminders
 from bot.storage import models as m
 from bot.storage.bulk import insert_ignoring_duplicates
@@ -270,17 +270,7 @@ class Planner:
         if zone != (campaign.timezone or await self._alliance_zone(s)):
             return []
         meta = await s.get(m.Alliance, 1)
-        addresses = (
-            await s.execute(
-                select(m.Channel.id, m.ChannelAddress.platform)
-                .join(m.ChannelAddress, m.ChannelAddress.channel_id == m.Channel.id)
-                .where(
-                    m.Channel.key.in_(campaign.channel_keys),
-                    m.Channel.active,
-                    m.ChannelAddress.platform.in_(self.platforms),
-                )
-            )
-        ).all()
+        addresses = await channel_addresses(s, campaign.channel_keys, self.platforms)
         status = DeliveryStatus.MISSED if late else DeliveryStatus.PENDING
         return [
             {
