@@ -42,7 +42,8 @@ HELP_STAFF = """
 For backbone staff:
   digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm
   digest export [period] [csv|xlsx]
-  star <id>               put an answer at the top of the digest's highlights"""
+  star <id> | unstar <id>   put an answer at the top of the digest's highlights
+                          (or react ⭐ to the answer where you can see it)"""
 HELP_ADMIN = """
 For admins:
   campaign list
@@ -239,6 +240,7 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "share": digest_commands.share,
     "unshare": digest_commands.unshare,
     "star": digest_commands.star,
+    "unstar": digest_commands.unstar,
     "campaign": _campaign,
 }
 

@@ -56,8 +56,38 @@ class FormSubmitted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Reacted(Event):
+    """A reaction put on (or taken off) someone's message. Adapters pass only reactions the
+    core has a meaning for, by the core's name: ``STAR`` (⭐ marks an answer for the digest)."""
+
+    message_ref: str
+    """The message reacted to, as the core stores it (a check-in's ``event_ref``)."""
+    key: str
+    removed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retracted(Event):
+    """An earlier event was withdrawn (a Matrix redaction, e.g. a reaction taken back)."""
+
+    target: str
+    """The event id of what was withdrawn."""
+
+
+STAR = "star"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Undecryptable(Event):
     """A message the bot could not read (end-to-end encryption keys missing)."""
 
 
-InboundEvent = MessageReceived | CommandReceived | ChoicePicked | FormSubmitted | Undecryptable
+InboundEvent = (
+    MessageReceived
+    | CommandReceived
+    | ChoicePicked
+    | FormSubmitted
+    | Reacted
+    | Retracted
+    | Undecryptable
+)

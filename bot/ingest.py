@@ -247,6 +247,7 @@ def _row(
         "answered_at": now,
         "edited_at": None,
         "starred": False,
+        "starred_ref": None,
         "shareable": False,
     }
 

@@ -58,6 +58,12 @@ class Outgoing:
     """Richer renderings of the same content: ``html`` (Matrix) or ``slack_blocks`` (JSON)."""
 
 
+COMMAND_BUTTON = "alliance_command"
+"""The action id of a button or menu option the core renders itself (a digest's ☆ Star) whose
+value is a command for the person who presses it, e.g. ``star 12``: adapters that render the
+core's Block Kit turn a press into that CommandReceived."""
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkins import latest_open
 from bot.commands import CommandContext, run_command
+from bot.digest.stars import on_reaction
 from bot.directory import member_by_account
 from bot.domain.errors import UserError
 from bot.domain.prompts import PromptDef
@@ -21,6 +22,8 @@ from bot.events import (
     FormSubmitted,
     InboundEvent,
     MessageReceived,
+    Reacted,
+    Retracted,
     Undecryptable,
 )
 from bot.ingest import Answered, AnswerItem, answer_many, answer_ref, item_for
@@ -106,6 +109,9 @@ class Service:
         self, s: AsyncSession, event: InboundEvent, answered: list[Answered]
     ) -> list[Reply]:
         member = await self.member_for(s, event)
+        if isinstance(event, Reacted | Retracted):
+            await on_reaction(s, member, event)
+            return []
         if member is None:
             if isinstance(event, MessageReceived) and not event.is_direct:
                 return []

@@ -178,6 +178,40 @@ async def test_the_alliance_wide_post_holds_only_shareable_answers(
         await h.runtime.stop()
 
 
+async def test_staff_star_answers_to_lead_the_highlights(tmp_path: Path, sqlite_url: str) -> None:
+    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE)
+    await h.runtime.start()
+    try:
+        await h.run_until(datetime(2026, 11, 23, 10, tzinfo=UTC))
+        for member, text in (("a1", "OLDER opening hours"), ("b1", "NEWER no calendar")):
+            await h.reply(member, [r.ref for r in h.inbox(member)][-1], text)
+        async with h.runtime.db.session() as s:
+            ids = {c.answer_text.split()[0]: c.id for c in (await s.scalars(select(CheckIn))).all()}
+        older = ids["OLDER"]
+
+        def highlights(text: str) -> str:
+            return text.split("Answers side by side")[0].split("answers\n", 1)[1]
+
+        latest = (await h.command("staff", "digest", "2026-W48"))[0]
+        assert "Latest answers" in latest and "Starred answers" not in latest
+        assert f"#{older} Org A" in latest.split("Answers side by side")[1]  # ids to star by
+        refused = await h.command("a1", "star", str(older))
+        assert refused == ["Starring answers for the digest is for the backbone team."]
+        assert "is starred" in (await h.command("staff", "star", f"#{older}"))[0]
+        assert "already starred" in (await h.command("staff", "star", str(older)))[0]
+        starred = (await h.command("staff", "digest", "2026-W48"))[0]
+        assert "Starred answers" in starred
+        assert "OLDER" in highlights(starred) and "NEWER" not in highlights(starred)
+        assert f"★ #{older} Org A" in starred
+        assert "You have no check-in #999" in (await h.command("staff", "star", "999"))[0]
+        assert "e.g. “unstar 12”" in (await h.command("staff", "unstar", "the first"))[0]
+        assert "no longer starred" in (await h.command("staff", "unstar", str(older)))[0]
+        again = (await h.command("staff", "digest", "2026-W48"))[0]
+        assert "Latest answers" in again and "NEWER" in highlights(again)
+    finally:
+        await h.runtime.stop()
+
+
 DIGEST_SCHEDULE = """\
 digests:
   - key: monday

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.matrix import translate
-from bot.events import ChoicePicked, CommandReceived, MessageReceived, Undecryptable
+from bot.events import (
+    STAR,
+    ChoicePicked,
+    CommandReceived,
+    MessageReceived,
+    Reacted,
+    Retracted,
+    Undecryptable,
+)
 from bot.ports import ChoiceOption, Outgoing, Reply
 
 BOT = "@alliancebot:localhost"
@@ -124,6 +132,31 @@ def test_a_keycap_reaction_picks_that_number() -> None:
         kind="m.reaction",
     )
     assert inbound(other) is None
+
+
+def test_a_star_reaction_and_its_redaction() -> None:
+    for key in ("\u2b50", "\u2b50\ufe0f", "\U0001f31f"):
+        got = inbound(
+            event(
+                {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$answer", "key": key}},
+                kind="m.reaction",
+                event_id="$star",
+                sender="@bo:localhost",
+            ),
+            is_direct=False,
+        )
+        assert isinstance(got, Reacted)
+        assert (got.message_ref, got.key, got.event_id, got.removed) == (
+            "$answer",
+            STAR,
+            "$star",
+            False,
+        )
+    v11 = event({"redacts": "$star"}, kind="m.room.redaction", event_id="$undo")
+    older = event({}, kind="m.room.redaction", event_id="$undo", redacts="$star")
+    for source in (v11, older):
+        got = inbound(source, is_direct=False)
+        assert isinstance(got, Retracted) and got.target == "$star"
 
 
 def test_commands_notices_own_events_and_undecryptable() -> None:

@@ -344,9 +344,16 @@ def test_the_manifest_asks_for_the_least_and_matches_the_code() -> None:
         "channels:history",
         "commands",
         "files:write",
+        "reactions:read",
     }
     events = manifest["settings"]["event_subscriptions"]
-    assert set(events["bot_events"]) == {"app_home_opened", "message.im", "message.channels"}
+    assert set(events["bot_events"]) == {
+        "app_home_opened",
+        "message.im",
+        "message.channels",
+        "reaction_added",
+        "reaction_removed",
+    }
     urls = [c["url"] for c in manifest["features"]["slash_commands"]]
     urls += [events["request_url"], manifest["settings"]["interactivity"]["request_url"]]
     assert all(url.endswith(EVENTS_PATH) for url in urls)

@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.events import (
+    STAR,
     ChoicePicked,
     CommandReceived,
     InboundEvent,
     MessageReceived,
+    Reacted,
+    Retracted,
     Undecryptable,
 )
 from bot.ports import ChoiceOption, Outgoing, Reply
@@ -32,6 +35,8 @@ HTML_FORMAT = "org.matrix.custom.html"
 KEYCAPS = tuple(f"{n}\ufe0f\u20e3" for n in range(10)) + ("\U0001f51f",)
 """0️⃣ … 9️⃣ and 🔟: the reaction that picks option number n."""
 ANSWERED = "\u2705"
+STARS = ("\u2b50", "\U0001f31f")
+"""⭐ and 🌟: staff star an answer for the digest by reacting with one."""
 TEXT_TYPES = ("m.text", "m.emote")
 _FALLBACK_LINE = re.compile(r"^> ?.*$")
 
@@ -100,10 +105,17 @@ def inbound(
         return Undecryptable(**base)
     relates = content.get("m.relates_to")
     relates = relates if isinstance(relates, Mapping) else {}
+    if kind == "m.room.redaction":  # room v11 moved ``redacts`` into the content
+        redacts = content.get("redacts") or source.get("redacts")
+        return Retracted(**base, target=str(redacts)) if redacts else None
     if kind == "m.reaction":
-        number = keycap_number(str(relates.get("key", "")))
-        target = relates.get("event_id")
-        if relates.get("rel_type") != "m.annotation" or number is None or not target:
+        key, target = str(relates.get("key", "")), relates.get("event_id")
+        if relates.get("rel_type") != "m.annotation" or not target:
+            return None
+        if key.replace("\ufe0f", "").strip() in STARS:
+            return Reacted(**base, message_ref=str(target), key=STAR)
+        number = keycap_number(key)
+        if number is None:
             return None
         return ChoicePicked(**base, message_ref=str(target), choice=str(number))
     if kind != "m.room.message":

@@ -23,7 +23,14 @@ from adapters.slack import translate as tr
 from adapters.slack.blocks import answer_modal, home_view, question_of, reply_payload
 from adapters.slack.port import SlackPort
 from bot.events import InboundEvent, MessageReceived
-from bot.ports import Destination, DestinationKind, PlatformError, Rejected, Reply
+from bot.ports import (
+    COMMAND_BUTTON,
+    Destination,
+    DestinationKind,
+    PlatformError,
+    Rejected,
+    Reply,
+)
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,9 @@ class Listeners:
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home)
+        app.event("reaction_added")(self.on_reaction)
+        app.event("reaction_removed")(self.on_reaction)
+        app.action(COMMAND_BUTTON)(self.on_command_button)
         app.action(CHOICE_ACTIONS)(self.on_choice)
         app.action(tr.ACTION_ANSWER)(self.on_answer_button)
         app.action(tr.ACTION_SKIP)(self.on_skip)
@@ -113,6 +123,20 @@ class Listeners:
         if event is not None:
             team, user = tr.split_account(event.sender)
             self._later(event, Where(team, user, event.channel), "command")
+
+    async def on_reaction(self, ack: AsyncAck, body: Body) -> None:
+        """A ⭐ on an answer: staff star it for the digest. Reactions get no reply."""
+        await ack()
+        event = tr.reaction_event(body, self.now())
+        if event is not None:
+            self.spawn(self._quiet_handle(event), "reaction")
+
+    async def on_command_button(self, ack: AsyncAck, body: Body) -> None:
+        await ack()
+        event = tr.command_button(body, self.now())
+        if event is not None:
+            team, user = tr.split_account(event.sender)
+            self._later(event, Where(team, user, event.channel, tr.thread_root(body)), "button")
 
     async def on_answer_button(self, ack: AsyncAck, body: Body) -> None:
         await ack()
@@ -179,6 +203,13 @@ class Listeners:
         finally:
             self._inflight.discard(event.event_id)
         await self.deliver(replies, where)
+
+    async def _quiet_handle(self, event: InboundEvent) -> None:
+        replies = await self.runtime.handle(event)
+        if replies:
+            log.info(
+                "a reaction produced %d replies; reactions are answered silently", len(replies)
+            )
 
     async def deliver(self, replies: list[Reply], where: Where) -> None:
         """Post the core's replies: in the DM (thread) they answer, else only to the member

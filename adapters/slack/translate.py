@@ -9,7 +9,8 @@ Identifiers:
 - event ids are stored by the core as unique keys, so a replayed payload changes nothing:
   a member's message is ``CHANNEL:TS`` (Slack's retries and an edit's ``previous`` point at the
   same value), an edit is its Events API ``event_id``, a button is ``action:<trigger_id>``, a
-  modal is ``view:<view id>``, a slash command ``command:<trigger_id>``.
+  modal is ``view:<view id>``, a slash command ``command:<trigger_id>``, a reaction its Events
+  API ``event_id``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.events import ChoicePicked, CommandReceived, FormSubmitted, MessageReceived
+from bot.events import (
+    STAR,
+    ChoicePicked,
+    CommandReceived,
+    FormSubmitted,
+    MessageReceived,
+    Reacted,
+)
+from bot.ports import COMMAND_BUTTON
 
 PLATFORM = "slack"
 ACTION_CHOICE = "alliance_choice"
@@ -42,9 +51,14 @@ DM_COMMANDS = frozenset(
         "share",
         "unshare",
         "star",
+        "unstar",
     }
 )
 """Words that start a command when typed at the top of the bot's DM (threads are answers)."""
+BUTTON_COMMANDS = frozenset({"star", "unstar", "share", "unshare"})
+"""What a button the core rendered itself (``COMMAND_BUTTON``) may run."""
+STAR_REACTIONS = frozenset({"star", "star2", "glowing_star"})
+"""Slack's names for ⭐ and 🌟 (skin-tone-free; ``star::skin-tone-2`` does not exist)."""
 USER_SUBTYPES = (None, "thread_broadcast")
 """Message subtypes that are a person typing; joins, bot posts and the like are not."""
 
@@ -314,3 +328,56 @@ def home_opened(body: Payload) -> str | None:
     if event.get("tab", "home") != "home" or not isinstance(event.get("user"), str):
         return None
     return account(team, event["user"])
+
+
+def command_button(body: Payload, now: datetime) -> CommandReceived | None:
+    """A button or menu the core rendered (a digest's ☆ Star): its value is the command."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+        return None
+    action = actions[0]
+    if action.get("action_id") != COMMAND_BUTTON:
+        return None
+    value = _get(action, "selected_option", "value") or action.get("value")
+    name, _, args = str(value or "").strip().partition(" ")
+    if name not in BUTTON_COMMANDS:
+        return None
+    channel = str(_get(body, "container", "channel_id") or _get(body, "channel", "id") or "")
+    base = _interaction_base(
+        body,
+        when(action.get("action_ts"), now),
+        "action",
+        body.get("trigger_id") or action.get("action_ts"),
+    )
+    return CommandReceived(
+        **base, channel=channel, is_direct=channel.startswith("D"), name=name, args=args.strip()
+    )
+
+
+def reaction_event(body: Payload, now: datetime) -> Reacted | None:
+    """``reaction_added``/``reaction_removed`` with a star on a message -> Reacted (the
+    message is ``CHANNEL:TS``, as the check-in of an answer posted there remembers it)."""
+    event, team = body.get("event"), team_of(body)
+    if not isinstance(event, Mapping) or not team:
+        return None
+    kind, item, user = event.get("type"), event.get("item"), event.get("user")
+    if kind not in ("reaction_added", "reaction_removed") or not isinstance(user, str):
+        return None
+    name = str(event.get("reaction") or "").split("::")[0]
+    if name not in STAR_REACTIONS or not isinstance(item, Mapping):
+        return None
+    channel, ts = item.get("channel"), item.get("ts")
+    if item.get("type") != "message" or not isinstance(channel, str) or not isinstance(ts, str):
+        return None
+    stamp = event.get("event_ts")
+    return Reacted(
+        platform=PLATFORM,
+        event_id=str(body.get("event_id") or f"{kind}:{channel}:{ts}:{user}:{name}:{stamp}"),
+        sender=account(team, user),
+        at=when(stamp, now),
+        channel=channel,
+        is_direct=channel.startswith("D"),
+        message_ref=message_ref(channel, ts),
+        key=STAR,
+        removed=kind == "reaction_removed",
+    )

@@ -1,4 +1,5 @@
-"""Digest commands: ``digest``, ``digest export``, ``highlights``, ``star`` and ``share``."""
+"""Digest commands: ``digest``, ``digest export``, ``highlights``, ``star``/``unstar`` and
+``share``/``unshare``."""
 
 from __future__ import annotations
 
@@ -78,12 +79,11 @@ async def highlights(ctx: CommandContext, args: str) -> list[Reply]:
     return [Reply(content.text, formats=content.formats)]
 
 
-async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool) -> CheckIn:
+async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool, verb: str) -> CheckIn:
     number = args.strip().lstrip("#")
     if not number.isdigit():
-        raise UserError(
-            "Tell me which check-in, by its number, e.g. “share 12” (“mydata” lists yours)."
-        )
+        where = "the digest shows them" if staff else "“mydata” lists yours"
+        raise UserError(f"Tell me which check-in, by its number, e.g. “{verb} 12” ({where}).")
     checkin = await ctx.session.get(CheckIn, int(number))
     allowed = checkin is not None and (
         checkin.member_id == ctx.member.id or (staff and Role(ctx.member.role).is_staff)
@@ -94,7 +94,7 @@ async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool) -> Check
 
 
 async def share(ctx: CommandContext, args: str) -> list[Reply]:
-    checkin = await _own_or_staff(ctx, args, staff=False)
+    checkin = await _own_or_staff(ctx, args, staff=False, verb="share")
     checkin.shareable = True
     return [
         Reply(
@@ -105,15 +105,34 @@ async def share(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 async def unshare(ctx: CommandContext, args: str) -> list[Reply]:
-    checkin = await _own_or_staff(ctx, args, staff=False)
+    checkin = await _own_or_staff(ctx, args, staff=False, verb="unshare")
     checkin.shareable = False
     return [Reply(f"Check-in #{checkin.id} stays with the backbone team only.")]
 
 
 async def star(ctx: CommandContext, args: str) -> list[Reply]:
+    return await _set_star(ctx, args, True)
+
+
+async def unstar(ctx: CommandContext, args: str) -> list[Reply]:
+    return await _set_star(ctx, args, False)
+
+
+async def _set_star(ctx: CommandContext, args: str, starred: bool) -> list[Reply]:
+    """Explicit, not a toggle: a button pressed twice or a command repeated changes nothing."""
     if not Role(ctx.member.role).is_staff:
         raise UserError("Starring answers for the digest is for the backbone team.")
-    checkin = await _own_or_staff(ctx, args, staff=True)
-    checkin.starred = not checkin.starred
-    state = "starred: it leads the digest's highlights" if checkin.starred else "unstarred"
-    return [Reply(f"Check-in #{checkin.id} is {state}.")]
+    verb = "star" if starred else "unstar"
+    checkin = await _own_or_staff(ctx, args, staff=True, verb=verb)
+    if checkin.starred == starred:
+        state = "already starred" if starred else "not starred"
+        return [Reply(f"Check-in #{checkin.id} is {state}.")]
+    checkin.starred, checkin.starred_ref = starred, None
+    if starred:
+        return [
+            Reply(
+                f"Check-in #{checkin.id} is starred: it leads the digest's highlights. "
+                f"“unstar {checkin.id}” takes it back."
+            )
+        ]
+    return [Reply(f"Check-in #{checkin.id} is no longer starred.")]

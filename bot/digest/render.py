@@ -12,7 +12,16 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.digest.compute import QUIET_PERIODS
-from bot.digest.model import Answer, Digest, MeasureFigure, OrgResponse, SharedPost
+from bot.digest.model import (
+    Answer,
+    Digest,
+    ExerciseGroup,
+    MeasureFigure,
+    OrgReporting,
+    OrgResponse,
+    SharedPost,
+)
+from bot.ports import COMMAND_BUTTON
 
 
 def _pct(value: float | None) -> str:
@@ -54,6 +63,61 @@ def _slack_answer(a: Answer) -> str:
     return f"#{a.checkin_id} {slack_escape(a.organisation)}: {slack_escape(a.text[:200])}"
 
 
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…"}
+
+
+def _slack_highlight(a: Answer) -> dict[str, Any]:
+    """One highlight with its ☆ Star (or ★ Unstar) button: a press runs ``star <id>``."""
+    verb, label = ("unstar", "★ Unstar") if a.starred else ("star", "☆ Star")
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _slack_answer(a)},
+        "accessory": {
+            "type": "button",
+            "action_id": COMMAND_BUTTON,
+            "text": _plain(label),
+            "value": f"{verb} {a.checkin_id}",
+        },
+    }
+
+
+def _slack_group(g: ExerciseGroup) -> dict[str, Any]:
+    """Answers to one exercise side by side, with a menu to star any of them."""
+    lines = [f"*{slack_escape(g.prompt[:150])}*"]
+    lines += [
+        f"{'★ ' if a.starred else ''}#{a.checkin_id} {slack_escape(a.organisation)}: "
+        f"{slack_escape(a.text[:160])}"
+        for a in g.answers
+    ]
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": _cut(lines)}}
+    options = [
+        {
+            "text": _plain(f"#{a.checkin_id} {a.organisation}: {a.text}"),
+            "value": f"star {a.checkin_id}",
+        }
+        for a in g.answers
+        if not a.starred
+    ][:100]
+    if options:
+        block["accessory"] = {
+            "type": "static_select",
+            "action_id": COMMAND_BUTTON,
+            "placeholder": _plain("☆ Star an answer"),
+            "options": options,
+        }
+    return block
+
+
+def _cut(lines: list[str], limit: int = 2900) -> str:
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _slack_reporting(r: OrgReporting) -> str:
+    return f"{slack_escape(r.name)}: {r.on_time}/{r.due} {_pct(r.rate)}"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("bot.digest", "templates"),
@@ -62,6 +126,8 @@ def _environment() -> Environment:
         ),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.globals.update(pct=_pct, num=_num, change=_change, quiet_periods=QUIET_PERIODS)
     env.filters.update(
@@ -69,6 +135,9 @@ def _environment() -> Environment:
         slack_response=_slack_response,
         slack_measure=_slack_measure,
         slack_answer=_slack_answer,
+        slack_highlight=_slack_highlight,
+        slack_group=_slack_group,
+        slack_reporting=_slack_reporting,
         slack_pending=lambda p: (
             f"{slack_escape(p.organisation)}: "
             + ", ".join(f"{slack_escape(n)} ({w})" for n, w in p.people)

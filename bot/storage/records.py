@@ -95,6 +95,8 @@ class CheckIn(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
     starred: Mapped[bool] = mapped_column(Boolean, default=False)
+    starred_ref: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    """The platform id of the ⭐ reaction that starred it, so taking the reaction back unstars."""
     shareable: Mapped[bool] = mapped_column(Boolean, default=False)
 
     revisions: Mapped[list[CheckInRevision]] = relationship(
