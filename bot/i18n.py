@@ -25,6 +25,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "Merci ! Enregistré pour {period} :",
         "es": "¡Gracias! Registrado para {period}:",
     },
+    "share_action": {
+        "en": "Share with the alliance",
+        "fr": "Partager avec l'alliance",
+        "es": "Compartir con la alianza",
+    },
     "updated": {
         "en": "Updated your answer for {period} (it was “{before}”). Now:",
         "fr": "Réponse mise à jour pour {period} (c'était « {before} »). Désormais :",

@@ -5,10 +5,9 @@ only path answers to a known prompt take; the rules are the same as one at a tim
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +20,10 @@ from bot.domain.answers import Answer, parse_answer
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef
-from bot.domain.values import DeliveryKind, DeliveryStatus
+from bot.domain.values import AnswerType, DeliveryKind, DeliveryStatus, PromptKind
 from bot.events import ChoicePicked, Event, FormSubmitted, InboundEvent, MessageReceived
 from bot.i18n import t
-from bot.ports import Reply
+from bot.ports import Action, Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn, CheckInRevision, Delivery, ProcessedEvent
 
@@ -144,6 +143,7 @@ async def answer_many(
     plain: list[InboundEvent] = []
     taken: set[tuple[int, int]] = set()
     rows: list[dict[str, Any]] = []
+    offers: dict[tuple[int, int], tuple[AnswerItem, str]] = {}
     seen: set[tuple[str, str]] = set()
     for item in fresh:
         event = item.event
@@ -195,6 +195,8 @@ async def answer_many(
         else:
             rows.append(_row(delivery, member, definition, answer, item, now))
             item.replies = [Reply(t("recorded", member.locale, period=label), quoted=display)]
+            if definition.kind == PromptKind.EXERCISE and definition.answer == AnswerType.TEXT:
+                offers[(delivery.id, member.id)] = (item, member.locale)
         answered.append(
             Answered(
                 delivery.id,
@@ -205,7 +207,14 @@ async def answer_many(
             )
         )
     if rows:
-        await s.execute(_insert(s)(CheckIn.__table__), rows)
+        stored = await s.execute(
+            _insert(s)(CheckIn.__table__).returning(
+                CheckIn.id, CheckIn.delivery_id, CheckIn.member_id
+            ),
+            rows,
+        )
+        for checkin_id, delivery_id, member_id in stored.all():
+            _offer_share(offers.get((delivery_id, member_id)), checkin_id)
     taken_ids = {delivery_id for delivery_id, _ in taken}
     settled = {
         i.delivery.id: i.delivery
@@ -221,6 +230,15 @@ async def answer_many(
             )
         )
     return Batch([i.replies for i in items], later, plain)
+
+
+def _offer_share(offer: tuple[AnswerItem, str] | None, checkin_id: int) -> None:
+    """A written answer to an exercise may go into the alliance-wide highlights if its author
+    says so: offer that with the thank-you (a button on Slack, the command elsewhere)."""
+    if offer is not None:
+        item, locale = offer
+        share = Action(t("share_action", locale), f"share {checkin_id}")
+        item.replies = [replace(r, actions=(share,)) for r in item.replies]
 
 
 def _row(
@@ -358,45 +376,4 @@ async def _checkins(s: AsyncSession, pairs: set[tuple[int, int]]) -> dict[tuple[
     return {(c.delivery_id or 0, c.member_id): c for c in rows}
 
 
-class Batcher:
-    """Gathers answers arriving together and hands them over in batches (at most ``size``)."""
-
-    def __init__(
-        self, handle: Callable[[list[InboundEvent]], Awaitable[list[list[Reply]]]], size: int = 500
-    ) -> None:
-        self.handle = handle
-        self.size = size
-        self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[list[Reply]]]] = (
-            asyncio.Queue()
-        )
-
-    async def submit(self, event: InboundEvent) -> list[Reply]:
-        future: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
-        await self._queue.put((event, future))
-        return await future
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not (stop.is_set() and self._queue.empty()):
-            getter = asyncio.ensure_future(self._queue.get())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not getter.done():
-                getter.cancel()
-                continue
-            batch = [getter.result()]
-            while len(batch) < self.size and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                results = await self.handle([event for event, _ in batch])
-            except Exception as exc:  # the futures learn of it; the loop goes on
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), replies in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(replies)
-
-
-__all__ = ["AnswerItem", "Answered", "Batcher", "Event", "answer_many", "answer_ref", "item_for"]
+__all__ = ["AnswerItem", "Answered", "Event", "answer_many", "answer_ref", "item_for"]

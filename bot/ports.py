@@ -59,9 +59,9 @@ class Outgoing:
 
 
 COMMAND_BUTTON = "alliance_command"
-"""The action id of a button or menu option the core renders itself (a digest's ☆ Star) whose
-value is a command for the person who presses it, e.g. ``star 12``: adapters that render the
-core's Block Kit turn a press into that CommandReceived."""
+"""The action id of a button or menu option whose value is a command for the person who presses
+it, e.g. ``star 12``: a reply's ``Action`` or a button in the core's own Block Kit (a digest's
+☆ Star). Adapters turn a press into that CommandReceived. Several in one block take ``_<n>``."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,16 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class Action:
+    """Something the person can do next with one press: a button on Slack; elsewhere a line
+    telling them the command to type (``label: command``)."""
+
+    label: str
+    command: str
+    """A core command with its arguments, e.g. ``share 12``; run as whoever presses it."""
+
+
+@dataclass(frozen=True)
 class Reply:
     """An answer to an inbound event, posted where the event came from."""
 
@@ -93,6 +103,7 @@ class Reply:
     title: str = ""
     formats: Mapping[str, str] = field(default_factory=dict)
     """Richer renderings of ``text``: ``html`` (Matrix) or ``slack_blocks`` (Block Kit JSON)."""
+    actions: tuple[Action, ...] = ()
 
 
 class PlatformError(Exception):

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from bot.alliance.apply import LoadReport, load_alliance
 from bot.alliance.validate import validate_file
+from bot.batcher import Batcher
 from bot.clock import ManualClock
 from bot.delivery import Dispatcher, RetryPolicy
 from bot.directory import Directory
 from bot.domain.errors import UserError
 from bot.events import InboundEvent
-from bot.ingest import Batcher, answer_ref
+from bot.ingest import answer_ref
 from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, Sent
 from bot.render import Renderer
 from bot.scheduling.planner import Planner

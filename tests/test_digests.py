@@ -157,10 +157,14 @@ async def test_the_alliance_wide_post_holds_only_shareable_answers(
     await h.runtime.start()
     try:
         await h.run_until(datetime(2026, 11, 23, 10, tzinfo=UTC))
+        thanks = {}
         for member, text in (("a1", "SHARE-ME partner found"), ("a2", "PRIVATE staff trouble")):
-            await h.reply(member, [r.ref for r in h.inbox(member)][-1], text)
+            thanks[member] = await h.reply(member, [r.ref for r in h.inbox(member)][-1], text)
         async with h.runtime.db.session() as s:
             ids = {c.answer_text: c.id for c in (await s.scalars(select(CheckIn))).all()}
+        # The thank-you offers sharing a written answer, with the command that does it.
+        offer = f"(Share with the alliance: share {ids['PRIVATE staff trouble']})"
+        assert thanks["a2"][0].endswith(offer)
         assert (
             "no check-in" in (await h.command("a2", "share", str(ids["SHARE-ME partner found"])))[0]
         )
@@ -174,6 +178,9 @@ async def test_the_alliance_wide_post_holds_only_shareable_answers(
         assert "Abe" not in post and "Ann" not in post  # organisations, not people
         staff = (await h.command("staff", "digest", "2026-W48"))[0]
         assert "PRIVATE" in staff  # staff still see every answer
+        await h.run_until(datetime(2026, 12, 1, 12, tzinfo=UTC))
+        figure = await h.reply("a1", [r.ref for r in h.inbox("a1") if "people" in r.text][-1], "18")
+        assert "Recorded" in figure[0] and "Share" not in figure[0]  # a figure is not shared
     finally:
         await h.runtime.stop()
 

@@ -1,4 +1,4 @@
-"""Staff star answers on a real Synapse: a ⭐ reaction stars one, redacting the reaction unstars."""
+"""Staff star answers on a real Synapse (a ⭐ reaction; redacting it unstars); members share."""
 
 from __future__ import annotations
 
@@ -72,8 +72,10 @@ async def test_a_staff_star_reaction_stars_an_answer_until_it_is_redacted(
 
     await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
     [prompt] = [ref for ref, room, _c in berta.from_bot() if room == lounge]
-    await h.reply("berta", prompt, "Nobody owns the shared calendar.")
+    thanks = await h.reply("berta", prompt, "Nobody owns the shared calendar.")
     [answer] = [c for c in (await starred(h))]
+    # Matrix has no buttons: the thank-you names the command that shares the answer.
+    assert thanks[0].endswith(f"Share with the alliance: !share {answer}")
     async with h.runtime.db.session() as s:
         checkin = await s.get(CheckIn, answer)
         assert checkin is not None and checkin.event_ref
@@ -94,3 +96,7 @@ async def test_a_staff_star_reaction_stars_an_answer_until_it_is_redacted(
     assert isinstance(undo, RoomRedactResponse), undo
     assert await h.replies_to("bo", str(undo.event_id)) == []
     assert await starred(h) == {answer: False}
+    assert "Nobody owns" not in (await h.command("berta", "highlights"))[-1]
+    shared = await h.command("berta", "share", str(answer))
+    assert shared[-1].startswith(f"Check-in #{answer} may now appear")
+    assert "Nobody owns the shared calendar." in (await h.command("berta", "highlights"))[-1]

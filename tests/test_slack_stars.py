@@ -174,3 +174,40 @@ async def test_a_member_pressing_a_star_button_is_told_it_is_for_staff(h: SlackH
     replies = await h.replies_to(h.slack.interaction(forged))
     assert replies == ["Starring answers for the digest is for the backbone team."]
     assert await starred(h) == set() and found
+
+
+async def test_the_thank_you_offers_sharing_with_the_alliance(h: SlackHarness) -> None:
+    found = await answers(h)
+    berta = found["berta"].id
+    [thanks] = [e for e in h.fake.ephemerals if e.user == "U0BERTA"]
+    assert thanks.channel == GENERAL  # only Berta sees it, in the prompt's thread
+    [row] = [b for b in thanks.blocks if b["type"] == "actions"]
+    [button] = row["elements"]
+    assert (button["text"]["text"], button["value"]) == (
+        "Share with the alliance",
+        f"share {berta}",
+    )
+    press = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": "U0BERTA", "team_id": TEAM},
+        "api_app_id": "A0APP",
+        "trigger_id": "share.trigger",
+        "container": {
+            "type": "message",
+            "message_ts": "1700000000.000001",
+            "channel_id": GENERAL,
+            "is_ephemeral": True,
+            "thread_ts": thanks.thread_ts,
+        },
+        "channel": {"id": GENERAL, "name": "general"},
+        "actions": [{**button, "block_id": row["block_id"], "action_ts": f"{time.time():.6f}"}],
+    }
+    replies = await h.replies_to(h.slack.interaction(press))
+    assert replies == [
+        f"Check-in #{berta} may now appear in the alliance-wide highlights. "
+        f"“unshare {berta}” takes it back."
+    ]
+    post = await h.replies_to(h.slack.event(message_event("U0LOU", dm_of("U0LOU"), "highlights")))
+    assert "Nobody owns the shared calendar." in post[-1]
+    assert "Our partners meet" not in post[-1]  # Lou did not share hers

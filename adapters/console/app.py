@@ -79,7 +79,13 @@ class ConsoleApp:
         for reply in replies:
             files = [self.port.save(a) for a in reply.attachments]
             message = ConsoleMessage(
-                "", self.me, reply.text, reply.title, reply.quoted, files=files
+                "",
+                self.me,
+                reply.text,
+                reply.title,
+                reply.quoted,
+                files=files,
+                actions=reply.actions,
             )
             self.out(
                 format_message(message, self.runtime.clock.now())

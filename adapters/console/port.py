@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.ports import Attachment, ChoiceOption, Clock, Destination, Outgoing, Sent
+from bot.ports import Action, Attachment, ChoiceOption, Clock, Destination, Outgoing, Sent
 
 
 @dataclass
@@ -24,6 +24,7 @@ class ConsoleMessage:
     files: list[Path] = field(default_factory=list)
     answered: str | None = None
     kind: str = "message"
+    actions: tuple[Action, ...] = ()
 
 
 def format_message(message: ConsoleMessage, at: datetime) -> str:
@@ -37,6 +38,7 @@ def format_message(message: ConsoleMessage, at: datetime) -> str:
         lines.append("  " + "   ".join(f"{i}) {c.label}" for i, c in enumerate(message.choices, 1)))
     lines += [f"  > {line}" for line in message.quoted.splitlines()]
     lines += [f"  [file saved: {path}]" for path in message.files]
+    lines += [f"  ({a.label}: {a.command})" for a in message.actions]
     if message.delivery_id is not None:
         verb = (
             f"pick {message.ref} <number>" if message.choices else f"reply {message.ref} <answer>"

@@ -200,10 +200,12 @@ def message_content(
     reply_to: str | None = None,
     mentions: Sequence[str] = (),
     html_body: str = "",
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """An ``m.text`` with an HTML rendering; every piece of text is escaped in the HTML, and
     ``m.mentions`` names only ``mentions`` (so quoted “@room” pings nobody). ``html_body`` is
-    the core's own HTML (a digest, rendered with member text escaped) used as it is."""
+    the core's own HTML (a digest, rendered with member text escaped) used as it is; ``notes``
+    are lines after everything else (what to type next)."""
     plain: list[str] = []
     rich: list[str] = []
     if title:
@@ -225,6 +227,8 @@ def message_content(
     if quoted:
         plain.extend(f"> {line}" for line in quoted.splitlines())
         rich.append(f"<blockquote>{_html_lines(quoted)}</blockquote>")
+    plain.extend(notes)
+    rich.extend(f"<em>{html.escape(note, quote=False)}</em>" for note in notes)
     content: dict[str, Any] = {
         "msgtype": "m.text",
         "body": "\n".join(plain),
@@ -272,6 +276,7 @@ def reply_content(
         reply_to=reply_to,
         mentions=mentions,
         html_body=reply.formats.get("html", ""),
+        notes=[f"{a.label}: !{a.command}" for a in reply.actions],
     )
     content[REPLY_TO_KEY] = answering
     return content

@@ -23,7 +23,7 @@ from adapters.slack.translate import (
     modal_metadata,
 )
 from bot.directory import HomeView
-from bot.ports import Outgoing, Reply
+from bot.ports import COMMAND_BUTTON, Action, Outgoing, Reply
 
 Block = dict[str, Any]
 METADATA_EVENT = "alliance_delivery"
@@ -222,7 +222,26 @@ def prompt_controls(message: Outgoing) -> list[Block]:
 def reply_payload(reply: Reply) -> dict[str, Any]:
     """``chat.postMessage``/``chat.postEphemeral`` arguments for the core's answer to an event."""
     blocks = _body(reply.title, reply.text, reply.quoted, reply.formats)
+    if reply.actions:
+        blocks = _fit(blocks)[: MAX_BLOCKS - 1] + [action_buttons(reply.actions)]
     return {"text": fallback_text(reply.title, reply.text, reply.quoted), "blocks": _fit(blocks)}
+
+
+def action_buttons(actions: Sequence[Action]) -> Block:
+    """A reply's next steps as buttons; each press runs its command (COMMAND_BUTTON)."""
+    return {
+        "type": "actions",
+        "block_id": "reply_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": COMMAND_BUTTON if n == 0 else f"{COMMAND_BUTTON}_{n}",
+                "text": {"type": "plain_text", "text": _cut(action.label, 75)},
+                "value": action.command[:2000],
+            }
+            for n, action in enumerate(actions[:25])
+        ],
+    }
 
 
 def answered_payload(original: Mapping[str, Any] | None, summary: str) -> dict[str, Any]:

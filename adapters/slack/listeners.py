@@ -24,7 +24,6 @@ from adapters.slack.blocks import answer_modal, home_view, question_of, reply_pa
 from adapters.slack.port import SlackPort
 from bot.events import InboundEvent, MessageReceived
 from bot.ports import (
-    COMMAND_BUTTON,
     Destination,
     DestinationKind,
     PlatformError,
@@ -79,7 +78,7 @@ class Listeners:
         app.event("app_home_opened")(self.on_home)
         app.event("reaction_added")(self.on_reaction)
         app.event("reaction_removed")(self.on_reaction)
-        app.action(COMMAND_BUTTON)(self.on_command_button)
+        app.action(tr.COMMAND_ACTIONS)(self.on_command_button)
         app.action(CHOICE_ACTIONS)(self.on_choice)
         app.action(tr.ACTION_ANSWER)(self.on_answer_button)
         app.action(tr.ACTION_SKIP)(self.on_skip)

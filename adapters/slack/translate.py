@@ -15,6 +15,7 @@ Identifiers:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,8 @@ DM_COMMANDS = frozenset(
     }
 )
 """Words that start a command when typed at the top of the bot's DM (threads are answers)."""
+COMMAND_ACTIONS = re.compile(rf"^{COMMAND_BUTTON}(_\d+)?$")
+"""``alliance_command``, and ``alliance_command_<n>`` for the n-th of several in one block."""
 BUTTON_COMMANDS = frozenset({"star", "unstar", "share", "unshare"})
 """What a button the core rendered itself (``COMMAND_BUTTON``) may run."""
 STAR_REACTIONS = frozenset({"star", "star2", "glowing_star"})
@@ -336,7 +339,7 @@ def command_button(body: Payload, now: datetime) -> CommandReceived | None:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         return None
     action = actions[0]
-    if action.get("action_id") != COMMAND_BUTTON:
+    if not COMMAND_ACTIONS.match(str(action.get("action_id", ""))):
         return None
     value = _get(action, "selected_option", "value") or action.get("value")
     name, _, args = str(value or "").strip().partition(" ")

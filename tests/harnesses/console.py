@@ -76,7 +76,12 @@ class ConsoleHarness:
         event = parse_line(line, member, self.clock.now())
         assert isinstance(event, InboundEvent)
         replies = await self.runtime.handle(event)
-        return [r.text + ("\n" + r.quoted if r.quoted else "") for r in replies]
+        return [
+            r.text
+            + ("\n" + r.quoted if r.quoted else "")
+            + "".join(f"\n({a.label}: {a.command})" for a in r.actions)
+            for r in replies
+        ]
 
     async def reply(self, member: str, ref: str, text: str) -> list[str]:
         return await self._send(member, f"reply {ref} {text}")
