@@ -18,7 +18,16 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.domain.values import DeliveryKind, DeliveryStatus
-from bot.ports import ChatPort, Clock, Destination, Outgoing, PlatformError, RateLimited, Rejected
+from bot.ports import (
+    ChatPort,
+    Clock,
+    Destination,
+    Outgoing,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Waiting,
+)
 from bot.render import Renderer
 from bot.storage.database import Database
 from bot.storage.records import Delivery
@@ -37,6 +46,8 @@ class RetryPolicy:
     max_attempts: int = 8
     base_seconds: float = 5.0
     max_seconds: float = 3600.0
+    max_wait_seconds: float = 3 * 86400.0
+    """How long a send may wait on the person (``Waiting``) after it fell due."""
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter around the nominal delay."""
@@ -192,6 +203,8 @@ class Dispatcher:
                 until, self._blocked_until.get(port.platform, until)
             )
             return Outcome(row.id, {"next_attempt_at": until, "last_error": f"rate limited: {exc}"})
+        except Waiting as exc:
+            return self._waiting(row, now, exc)
         except Rejected as exc:
             log.warning("delivery %s refused by %s: %s", row.id, port.platform, exc)
             return Outcome(
@@ -223,6 +236,27 @@ class Dispatcher:
         if row.kind == DeliveryKind.PROMPT.value and row.member_id and remind_after:
             values["remind_at"] = sent_at + timedelta(minutes=remind_after)
         return Outcome(row.id, values)
+
+    def _waiting(self, row: Delivery, now: datetime, exc: Waiting) -> Outcome:
+        """Waiting on the person is no failed attempt: check again later, within a limit."""
+        waited = (now - row.scheduled_at).total_seconds()
+        if waited >= self.retry.max_wait_seconds:
+            log.warning("delivery %s: gave up waiting after %.0f h: %s", row.id, waited / 3600, exc)
+            return Outcome(
+                row.id,
+                {
+                    "status": DeliveryStatus.FAILED.value,
+                    "last_error": f"gave up waiting after {waited / 3600:.0f} h: {exc}"[:2000],
+                    "next_attempt_at": None,
+                },
+            )
+        return Outcome(
+            row.id,
+            {
+                "next_attempt_at": now + timedelta(seconds=max(exc.retry_after, 1.0)),
+                "last_error": f"waiting: {exc}"[:2000],
+            },
+        )
 
     def _failed(self, row: Delivery, now: datetime, exc: BaseException) -> Outcome:
         attempts = row.attempts + 1

@@ -118,6 +118,16 @@ class RateLimited(PlatformError):
         self.retry_after = retry_after
 
 
+class Waiting(PlatformError):
+    """Not sent yet, and not a failure: the platform waits on the person (a Matrix member has
+    not accepted the bot's direct chat yet). Tried again after ``retry_after`` seconds without
+    using up an attempt, for as long as the dispatcher's ``RetryPolicy.max_wait_seconds``."""
+
+    def __init__(self, retry_after: float, message: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Rejected(Exception):
     """The platform refused the send for good (unknown user, no access): not retried."""
 

@@ -8,7 +8,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from adapters.console.port import ConsolePort
-from bot.ports import Attachment, Destination, Outgoing, PlatformError, RateLimited, Sent
+from bot.ports import (
+    Attachment,
+    Destination,
+    Outgoing,
+    PlatformError,
+    RateLimited,
+    Sent,
+    Waiting,
+)
 from bot.storage.records import Delivery
 from tests.harnesses.console import ConsoleHarness
 
@@ -79,6 +87,35 @@ async def test_slow_down_is_honoured(tmp_path: Path, sqlite_url: str) -> None:
         await h.runtime.advance(BERLIN_NINE + timedelta(seconds=31))
         assert len(port.calls) == 2
         assert [r.kind for r in h.inbox("berta")] == ["prompt"]
+    finally:
+        await h.runtime.stop()
+
+
+async def test_waiting_on_the_person_is_no_failed_attempt_but_has_a_limit(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A platform waiting on the member (a DM not yet accepted) checks again without using up
+    attempts; after three days it gives up and says why."""
+    h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
+    waiting = [Waiting(600.0, "berta has not accepted the direct chat yet") for _ in range(500)]
+    port = FlakyPort(h.clock, failures=waiting)
+    h.port = port
+    await h.new_runtime(port).start()
+    try:
+        await h.runtime.advance(BERLIN_NINE)
+        for hours in range(1, 13):  # 12 hours: far beyond the 4 attempts the harness allows
+            await h.runtime.advance(BERLIN_NINE + timedelta(hours=hours))
+        assert ("pending", 0) in await statuses(h)
+        assert 12 <= len(port.calls) <= 80  # every 10 minutes at most, not in a busy loop
+        port.failures.clear()  # the member accepts
+        await h.runtime.advance(BERLIN_NINE + timedelta(hours=12, minutes=11))
+        assert [r.kind for r in h.inbox("berta")][:1] == ["prompt"]
+
+        port.failures[:] = [Waiting(3600.0, "still not accepted") for _ in range(500)]
+        await h.run_until(BERLIN_NINE + timedelta(days=5), timedelta(hours=6))
+        async with h.runtime.db.session() as s:
+            gave_up = (await s.scalars(select(Delivery).where(Delivery.status == "failed"))).all()
+        assert gave_up and all("gave up waiting after" in (d.last_error or "") for d in gave_up)
     finally:
         await h.runtime.stop()
 

@@ -7,6 +7,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -32,6 +33,7 @@ from bot.ports import (
     RateLimited,
     Rejected,
     Sent,
+    Waiting,
 )
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,10 @@ ENCRYPTION = {
     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
 }
 SentObserver = Callable[[str, str, dict[str, Any]], None]
+DM_RECHECK_SECONDS = 60.0
+"""How often a send waiting for a member to accept the bot's direct chat looks again."""
+DECLINED_PAUSE = timedelta(hours=20)
+"""After a member declines the bot's direct chat, no new invitation before this has passed."""
 
 
 class Pacer:
@@ -123,6 +129,8 @@ class MatrixPort:
         self._dm_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._direct_lock = asyncio.Lock()
+        self._opened: dict[str, datetime] = {}
+        """When the bot last opened a direct chat with someone (declines pause re-invites)."""
 
     # --- ChatPort ------------------------------------------------------------------------------
 
@@ -281,31 +289,48 @@ class MatrixPort:
 
     def _dm_state(self, room_id: str, user_id: str) -> str:
         room = self.client.rooms.get(room_id)
-        if room is None or user_id not in room.users or len(room.users) > 2:
+        if room is None or len(room.users) > 2:
             return "gone"
+        if user_id not in room.users:
+            return "left"  # they declined the invitation, or left the chat
         return "invited" if user_id in room.invited_users else "joined"
 
     async def dm_room(self, user_id: str) -> str:
         """The direct chat with ``user_id`` (reused, else created, encrypted, and marked in
-        ``m.direct``); returns once they have joined, since an encrypted message posted before
-        would be unreadable to them for good."""
+        ``m.direct``), once they have joined: an encrypted message posted before would be
+        unreadable to them for good. Until they accept, sends wait (``Waiting``) without
+        failing; one who declined is not invited again before ``DECLINED_PAUSE`` has passed."""
         async with self._dm_locks[user_id]:
-            for room_id in reversed(self.direct.get(user_id, [])):
-                state = self._dm_state(room_id, user_id)
-                if state != "gone":
-                    return await self._joined(room_id, user_id)
+            rooms = self.direct.get(user_id, [])
+            for room_id in reversed(rooms):
+                if self._dm_state(room_id, user_id) in ("invited", "joined"):
+                    return await self._joined(room_id, user_id, 0.0)
+            opened = self._opened.get(user_id)
+            if (
+                rooms
+                and self._dm_state(rooms[-1], user_id) == "left"
+                and opened is not None
+                and self.clock.now() - opened < DECLINED_PAUSE
+            ):
+                raise Rejected(
+                    f"{user_id} declined the direct chat the bot opened (or left it); they "
+                    "are invited again in a later round, or can start a chat with the bot"
+                )
             room_id = await self._create_dm(user_id)
-            return await self._joined(room_id, user_id)
+            self._opened[user_id] = self.clock.now()
+            return await self._joined(room_id, user_id, self.join_timeout)
 
-    async def _joined(self, room_id: str, user_id: str) -> str:
+    async def _joined(self, room_id: str, user_id: str, wait: float) -> str:
         def ready() -> bool:
             room = self.client.rooms.get(room_id)
             if room is None or user_id not in room.users:
                 return False
             return user_id not in room.invited_users or not room.encrypted
 
-        if not await self.wait_for(ready, self.join_timeout):
-            raise PlatformError(f"{user_id} has not joined the direct chat {room_id} yet")
+        if not (ready() or (wait > 0 and await self.wait_for(ready, wait))):
+            raise Waiting(
+                DM_RECHECK_SECONDS, f"{user_id} has not accepted the direct chat {room_id} yet"
+            )
         return room_id
 
     async def _create_dm(self, user_id: str) -> str:

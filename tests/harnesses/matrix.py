@@ -96,6 +96,8 @@ class MemberClient:
         self.seen: dict[str, tuple[str, dict[str, Any]]] = {}
         """Event id -> (room id, JSON as this member could read it) since the harness began."""
         self.undecryptable: list[str] = []
+        self.accept_invites = True
+        """Join the bot's invitations as they come (a member who has not yet: False)."""
         self.changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
@@ -145,6 +147,8 @@ class MemberClient:
                     self.seen[event.event_id] = (room_id, source)
         for room_id, info in response.rooms.invite.items():
             for event in info.invite_state:
+                if not self.accept_invites:
+                    break
                 if isinstance(event, InviteMemberEvent) and event.sender == self.bot_id:
                     await self.client.join(room_id)
         await self.client.send_to_device_messages()
