@@ -10,11 +10,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "Point d'étape : {campaign}",
         "es": "Seguimiento: {campaign}",
     },
-    "how_to_answer": {
-        "en": "Reply in this thread (or with /checkin <answer>).",
-        "fr": "Répondez dans ce fil (ou avec /checkin <réponse>).",
-        "es": "Responda en este hilo (o con /checkin <respuesta>).",
-    },
     "reminder": {
         "en": "Reminder: we have not heard from you yet.",
         "fr": "Petit rappel : nous n'avons pas encore votre réponse.",
@@ -35,6 +30,40 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "Réponse mise à jour pour {period} (c'était « {before} »). Désormais :",
         "es": "Respuesta actualizada para {period} (era «{before}»). Ahora:",
     },
+    # Words adapters put around a prompt (buttons, hints, the answer form).
+    "ui_answer": {"en": "Answer", "fr": "Répondre", "es": "Responder"},
+    "ui_skip": {"en": "Skip this time", "fr": "Passer cette fois", "es": "Omitir esta vez"},
+    "ui_pick_one": {"en": "Pick one", "fr": "Choisissez", "es": "Elija una opción"},
+    "ui_hint_buttons": {
+        "en": "Reply in this thread or use a button.",
+        "fr": "Répondez dans ce fil ou utilisez un bouton.",
+        "es": "Responda en este hilo o use un botón.",
+    },
+    "ui_hint_choices": {
+        "en": "Reply in this thread, pick an option or use a button.",
+        "fr": "Répondez dans ce fil, choisissez une option ou utilisez un bouton.",
+        "es": "Responda en este hilo, elija una opción o use un botón.",
+    },
+    "ui_hint_thread": {
+        "en": "Reply in this thread.",
+        "fr": "Répondez dans ce fil.",
+        "es": "Responda en este hilo.",
+    },
+    "ui_hint_react": {
+        "en": "Reply in this thread, or react with the number of your choice.",
+        "fr": "Répondez dans ce fil, ou réagissez avec le numéro de votre choix.",
+        "es": "Responda en este hilo, o reaccione con el número de su elección.",
+    },
+    "ui_answered": {"en": "Answer received", "fr": "Réponse reçue", "es": "Respuesta recibida"},
+    "ui_your_answer": {"en": "Your answer", "fr": "Votre réponse", "es": "Su respuesta"},
+    "ui_number_hint": {
+        "en": "A number, like 12",
+        "fr": "Un nombre, par exemple 12",
+        "es": "Un número, por ejemplo 12",
+    },
+    "ui_form_title": {"en": "Check-in", "fr": "Point d'étape", "es": "Seguimiento"},
+    "ui_send": {"en": "Send", "fr": "Envoyer", "es": "Enviar"},
+    "ui_cancel": {"en": "Cancel", "fr": "Annuler", "es": "Cancelar"},
 }
 
 

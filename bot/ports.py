@@ -56,6 +56,8 @@ class Outgoing:
     """Only the recipient should see it (an ephemeral reply where the platform has one)."""
     formats: Mapping[str, str] = field(default_factory=dict)
     """Richer renderings of the same content: ``html`` (Matrix) or ``slack_blocks`` (JSON)."""
+    locale: str = "en"
+    """The reader's language, for the words adapters add (buttons, hints): ``bot.i18n.t``."""
 
 
 COMMAND_BUTTON = "alliance_command"

@@ -195,6 +195,7 @@ class Renderer:
                 kind=row.kind,
                 formats=content.formats,
                 idempotency_key=row.dedupe_key,
+                locale=locale,
             )
             return Plan(platform, destination, message, attachments=content.attachments)
         prompt = ctx.prompts[row.prompt_id or ""]
@@ -213,6 +214,7 @@ class Renderer:
             answer_kind=prompt.answer.value,
             delivery_id=row.parent_id or row.id,
             idempotency_key=row.dedupe_key,
+            locale=locale,
         )
         remind_after = campaign[1] if campaign and campaign[2] else None
         return Plan(platform, destination, message, remind_after)

@@ -292,3 +292,14 @@ def test_a_digest_goes_out_as_the_cores_html_with_member_text_escaped() -> None:
     assert "&lt;b&gt;look&lt;/b&gt;" in content["formatted_body"]
     assert "<b>look</b>" not in content["formatted_body"]
     assert content["m.mentions"] == {}
+
+
+def test_a_prompt_says_how_to_answer_in_the_members_language() -> None:
+    choices = (ChoiceOption("yes", "Sí"), ChoiceOption("no", "No"))
+    prompt = Outgoing("¿Contacto?", kind="prompt", delivery_id=4, choices=choices, locale="es")
+    content = translate.outgoing_content(prompt)
+    hint = "Responda en este hilo, o reaccione con el número de su elección."
+    assert content["body"].endswith(hint) and hint in content["formatted_body"]
+    text = translate.outgoing_content(Outgoing("Name one", kind="reminder", delivery_id=5))
+    assert text["body"].endswith("Reply in this thread.")
+    assert "Reply in" not in translate.outgoing_content(Outgoing("Hello"))["body"]

@@ -214,13 +214,14 @@ def test_a_prompt_has_buttons_metadata_and_a_form_for_numbers() -> None:
         "kind": "prompt",
         "delivery_id": 7,
         "answer_kind": "choice",
+        "locale": "en",
     }
     number = message_payload(
         Outgoing("How many?", kind="reminder", delivery_id=8, answer_kind="number")
     )
     elements = next(b for b in number["blocks"] if b["type"] == "actions")["elements"]
     assert [(e["action_id"], e["value"]) for e in elements] == [
-        ("alliance_answer", "number"),
+        ("alliance_answer", "number en"),
         ("alliance_skip", "skip"),
     ]
     many = message_payload(
@@ -234,6 +235,26 @@ def test_a_prompt_has_buttons_metadata_and_a_form_for_numbers() -> None:
     select = next(b for b in many["blocks"] if b["type"] == "actions")["elements"][0]
     assert select["type"] == "static_select" and len(select["options"]) == 30
     assert "metadata" not in reply_payload(Reply("hello"))
+
+
+def test_a_french_member_gets_french_buttons_hints_and_form() -> None:
+    prompt = Outgoing(
+        "Combien ?", kind="prompt", delivery_id=8, answer_kind="number", locale="fr-BE"
+    )
+    payload = message_payload(prompt)
+    actions = next(b for b in payload["blocks"] if b["type"] == "actions")
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Répondre", "Passer cette fois"]
+    hint = next(b for b in payload["blocks"] if b.get("block_id") == "prompt-hint")
+    assert hint["elements"][0]["text"] == "Répondez dans ce fil ou utilisez un bouton."
+    kind, _, locale = actions["elements"][0]["value"].partition(" ")
+    form = answer_modal("D0BERTA:1.1", "Combien ?", kind, locale=locale)
+    assert (form["title"]["text"], form["submit"]["text"]) == ("Point d'étape", "Envoyer")
+    assert form["blocks"][-1]["hint"]["text"] == "Un nombre, par exemple 12"
+    posted = {"text": payload["text"], "blocks": payload["blocks"], "metadata": payload["metadata"]}
+    done = answered_payload(posted, "12")
+    assert "✅ Réponse reçue: 12" in done["text"]
+    assert not any(b["type"] == "actions" for b in done["blocks"])
 
 
 def test_the_cores_own_blocks_are_used_and_still_cannot_ping() -> None:

@@ -23,6 +23,7 @@ from bot.events import (
     Retracted,
     Undecryptable,
 )
+from bot.i18n import t
 from bot.ports import ChoiceOption, Outgoing, Reply
 
 PLATFORM = "matrix"
@@ -246,6 +247,9 @@ def message_content(
 
 
 def outgoing_content(message: Outgoing, thread: str | None = None) -> dict[str, Any]:
+    notes: list[str] = []
+    if message.delivery_id is not None and message.kind in ("prompt", "reminder"):
+        notes.append(t("ui_hint_react" if message.choices else "ui_hint_thread", message.locale))
     return message_content(
         text=message.text,
         title=message.title,
@@ -255,6 +259,7 @@ def outgoing_content(message: Outgoing, thread: str | None = None) -> dict[str, 
         answer_kind=message.answer_kind,
         thread=thread,
         html_body=message.formats.get("html", ""),
+        notes=notes,
     )
 
 

@@ -23,6 +23,7 @@ from adapters.slack.translate import (
     modal_metadata,
 )
 from bot.directory import HomeView
+from bot.i18n import t
 from bot.ports import COMMAND_BUTTON, Action, Outgoing, Reply
 
 Block = dict[str, Any]
@@ -162,6 +163,7 @@ def message_payload(message: Outgoing) -> dict[str, Any]:
                 "kind": message.kind,
                 "delivery_id": message.delivery_id or 0,
                 "answer_kind": message.answer_kind,
+                "locale": message.locale,
             },
         }
     return payload
@@ -176,7 +178,7 @@ def prompt_controls(message: Outgoing) -> list[Block]:
             {
                 "type": "static_select",
                 "action_id": ACTION_SELECT,
-                "placeholder": plain("Pick one"),
+                "placeholder": plain(t("ui_pick_one", message.locale)),
                 "options": options,
             }
         )
@@ -196,19 +198,19 @@ def prompt_controls(message: Outgoing) -> list[Block]:
                 "type": "button",
                 "action_id": ACTION_ANSWER,
                 "style": "primary",
-                "text": plain("Answer"),
-                "value": message.answer_kind or "text",
+                "text": plain(t("ui_answer", message.locale)),
+                "value": f"{message.answer_kind or 'text'} {message.locale}",
             }
         )
     elements.append(
         {
             "type": "button",
             "action_id": ACTION_SKIP,
-            "text": plain("Skip this time"),
+            "text": plain(t("ui_skip", message.locale)),
             "value": "skip",
         }
     )
-    hint = "Reply in this thread" + (", pick an option" if choices else "") + " or use a button."
+    hint = t("ui_hint_choices" if choices else "ui_hint_buttons", message.locale)
     return [
         {"type": "actions", "block_id": f"prompt:{message.delivery_id}", "elements": elements},
         {
@@ -246,11 +248,14 @@ def action_buttons(actions: Sequence[Action]) -> Block:
 
 def answered_payload(original: Mapping[str, Any] | None, summary: str) -> dict[str, Any]:
     """``chat.update`` arguments: the prompt as it was, its buttons replaced by the answer."""
-    note = f"✅ Answer received: {escape(summary)}" if summary else "✅ Answer received"
+    meta = (original or {}).get("metadata") or {}
+    locale = str((meta.get("event_payload") or {}).get("locale") or "en")
+    received = f"✅ {t('ui_answered', locale)}"
+    note = f"{received}: {escape(summary)}" if summary else received
     kept: list[Block] = []
     text = ""
     if original is not None:
-        text = str(original.get("text") or "").split("\n✅ Answer received", 1)[0]
+        text = str(original.get("text") or "").split("\n✅ ", 1)[0]
         for block in original.get("blocks") or []:
             if block.get("type") == "actions" or block.get("block_id") == "prompt-hint":
                 continue
@@ -268,7 +273,7 @@ def answered_payload(original: Mapping[str, Any] | None, summary: str) -> dict[s
 
 
 def answer_modal(
-    ref: str, question: str, answer_kind: str, root: str | None = None
+    ref: str, question: str, answer_kind: str, root: str | None = None, locale: str = "en"
 ) -> dict[str, Any]:
     """The “Answer” form; ``ref`` (CHANNEL:TS of the prompt) and the ts of its thread's root
     travel as private_metadata."""
@@ -282,11 +287,11 @@ def answer_modal(
     block: dict[str, Any] = {
         "type": "input",
         "block_id": ANSWER_BLOCK,
-        "label": plain("Your answer", 2000),
+        "label": plain(t("ui_your_answer", locale), 2000),
         "element": element,
     }
     if number:
-        block["hint"] = plain("A number, like 12", 2000)
+        block["hint"] = plain(t("ui_number_hint", locale), 2000)
     blocks: list[Block] = []
     if question.strip():
         blocks.append(
@@ -297,9 +302,9 @@ def answer_modal(
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
         "private_metadata": modal_metadata(ref, root),
-        "title": plain("Check-in", 24),
-        "submit": plain("Send", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(t("ui_form_title", locale), 24),
+        "submit": plain(t("ui_send", locale), 24),
+        "close": plain(t("ui_cancel", locale), 24),
         "blocks": blocks,
     }
 

@@ -143,9 +143,10 @@ class Listeners:
         if where is None or not isinstance(trigger, str):
             return
         actions = body.get("actions") or [{}]
-        kind = str(actions[0].get("value") or "text")
+        kind, _, locale = str(actions[0].get("value") or "text").partition(" ")
         question = question_of(body.get("message"))
-        view = answer_modal(tr.message_ref(*where), question, kind, tr.thread_root(body))
+        ref, root = tr.message_ref(*where), tr.thread_root(body)
+        view = answer_modal(ref, question, kind, root, locale or "en")
         self.spawn(self._quietly(self.port.open_view(trigger, view)), "open-modal")
 
     async def on_view(self, ack: AsyncAck, body: Body) -> None:
