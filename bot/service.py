@@ -55,6 +55,8 @@ class Service:
         self.planner = planner
         self.on_answered = on_answered
         self._prompts: dict[str, PromptDef] = {}
+        self._source: str | None = None
+        """The alliance file's digest the cached prompts came from."""
 
     async def handle(self, event: InboundEvent) -> list[Reply]:
         """Decide what ``event`` means; a replayed event id changes nothing and says nothing."""
@@ -101,6 +103,13 @@ class Service:
 
     def forget_prompts(self) -> None:
         self._prompts = {}
+
+    async def _fresh_prompts(self, s: AsyncSession) -> None:
+        """Drop the cached prompts when an alliance file was loaded since (``alliance load``
+        from the command line, beside this running bot): one key lookup per batch."""
+        source = await s.scalar(select(m.Alliance.source_digest).where(m.Alliance.id == 1))
+        if source != self._source:
+            self._prompts, self._source = {}, source
 
     async def member_for(self, s: AsyncSession, event: Event) -> m.Member | None:
         return await member_by_account(s, event.platform, event.sender)
@@ -177,6 +186,7 @@ class Service:
         """One answer to a prompt already found (a command, a direct message, an edit)."""
         assert isinstance(event, MessageReceived | CommandReceived | ChoicePicked | FormSubmitted)
         item = AnswerItem(event, text, source, delivery=delivery)
+        await self._fresh_prompts(s)
         batch = await answer_many(
             s, [item], self.clock.now(), lambda pid: self.prompt(s, pid), answered, claim=False
         )
@@ -190,6 +200,7 @@ class Service:
         answered: list[Answered] = []
         try:
             async with self.db.session() as s:
+                await self._fresh_prompts(s)
                 batch = await answer_many(
                     s,
                     [item_for(e) for e in events],

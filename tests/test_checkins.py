@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.console.translate import parse_line
+from bot.alliance.apply import load_alliance
+from bot.alliance.validate import validate_file
 from bot.events import InboundEvent
 from bot.storage.records import CheckIn, Delivery
 from tests.harnesses.console import ConsoleHarness
@@ -162,3 +164,52 @@ async def test_the_same_event_twice_in_one_batch_stores_one_answer(h: ConsoleHar
 
         assert (await s.scalars(select(CheckInRevision))).all() == []
     assert checkin.answer_choice == "yes"
+
+
+MOOD = textwrap.dedent("""\
+    alliance: {name: Mood Alliance, default_timezone: UTC}
+    organisations:
+      - {slug: lib, name: The Library, country: DE, timezone: UTC}
+    members:
+      - {id: lea, name: Lea, organisation: lib}
+    prompts:
+      - id: team-mood
+        kind: exercise
+        answer: choice
+        conditions: [continuous_communication]
+        text: {en: "How did the partnership feel this week?"}
+        choices:
+          - {key: good, label: {en: Good}}
+          - {key: hard, label: {en: Hard}}
+    campaigns:
+      - key: mood
+        name: Mood
+        prompts: [team-mood]
+        schedule: "0 9 * * *"
+    """)
+
+
+async def test_a_prompt_changed_by_alliance_load_beside_the_bot_is_used_at_once(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """`alliance load` from the command line, while the bot runs, changes what it accepts
+    without a restart."""
+    h = ConsoleHarness(tmp_path, sqlite_url, MONDAY_7, MOOD)
+    await h.runtime.start()
+    try:
+        await h.runtime.advance(MONDAY_7 + timedelta(hours=2, minutes=1))
+        ref = h.inbox("lea")[-1].ref
+        refused = await h.reply("lea", ref, "Mixed")
+        assert "Recorded" not in refused[0]
+        hard = "      - {key: hard, label: {en: Hard}}\n"
+        assert hard in MOOD
+        changed = MOOD.replace(hard, hard + "      - {key: mixed, label: {en: Mixed}}\n")
+        file = tmp_path / "changed.yaml"
+        file.write_text(changed, encoding="utf-8")
+        alliance, problems = validate_file(file)
+        assert alliance is not None, problems
+        await load_alliance(h.runtime.db, alliance, changed)  # what the CLI does
+        accepted = await h.reply("lea", ref, "Mixed")
+        assert "Recorded" in accepted[0] and "Mixed" in accepted[0]
+    finally:
+        await h.runtime.stop()
