@@ -58,6 +58,9 @@ class Outgoing:
     """Richer renderings of the same content: ``html`` (Matrix) or ``slack_blocks`` (JSON)."""
     locale: str = "en"
     """The reader's language, for the words adapters add (buttons, hints): ``bot.i18n.t``."""
+    attempt: int = 0
+    """Failed attempts before this one. A failure may have come after the platform posted
+    (a lost response), so a port without idempotency keys looks before posting again."""
 
 
 COMMAND_BUTTON = "alliance_command"

@@ -127,6 +127,7 @@ class FakeSlack:
         self.peers: set[Any] = set()
         """Client (host, port) pairs seen: one per TCP connection the bot opened."""
         self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._lost: dict[str, int] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
@@ -185,6 +186,10 @@ class FakeSlack:
         """The next ``times`` calls of ``method`` answer ``status`` with ``error``."""
         self._failures.setdefault(method, []).extend([(status, error)] * times)
 
+    def lose(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect, but their answer is a 503."""
+        self._lost[method] = self._lost.get(method, 0) + times
+
     def stats(self) -> dict[str, Any]:
         """Totals for benchmarks (the fake may run in another process)."""
         posted = [c for c in self.calls if c.method == "chat.postMessage" and c.ok]
@@ -239,6 +244,10 @@ class FakeSlack:
             result = handler(body, now)
         except SlackError as exc:
             result = {"ok": False, "error": exc.error}
+        if self._lost.get(method):
+            self._lost[method] -= 1
+            self.calls.append(Call(method, body, 503, now, False))
+            return web.json_response({"ok": False, "error": "service_unavailable"}, status=503)
         return self._answer(method, body, now, result)
 
     def _answer(
@@ -376,6 +385,19 @@ class FakeSlack:
                 if m.metadata and str(body.get("include_all_metadata", "")) in ("1", "true"):
                     item["metadata"] = m.metadata
                 found.append(item)
+        return {"ok": True, "messages": found[: int(body.get("limit") or 100)]}
+
+    def _conversations_replies(self, body: dict[str, Any], now: float) -> dict[str, Any]:
+        channel, root = self._resolve(str(body.get("channel", ""))), str(body.get("ts", ""))
+        metadata = str(body.get("include_all_metadata", "")) in ("1", "true")
+        thread = [m for m in self.channel(channel) if root in (m.ts, m.thread_ts)]
+        if not thread:
+            raise SlackError("thread_not_found")
+        found = [
+            {"type": "message", "ts": m.ts, "thread_ts": root, "text": m.text}
+            | ({"metadata": m.metadata} if metadata and m.metadata else {})
+            for m in thread
+        ]
         return {"ok": True, "messages": found[: int(body.get("limit") or 100)]}
 
     def _views_open(self, body: dict[str, Any], now: float) -> dict[str, Any]:

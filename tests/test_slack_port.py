@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -247,3 +248,68 @@ async def test_a_send_after_close_still_goes_out_on_a_session_of_its_own(fake: F
     await port.close()  # serve() stops adapters before the runtime's last drain
     sent = await port.send(BERTA, HELLO)
     assert sent.address == "D0BERTA" and len(fake.channel("D0BERTA")) == 1
+
+
+async def test_a_lost_response_is_not_posted_twice(fake: FakeSlack) -> None:
+    """Slack posted, but its answer never arrived (a 503 after the fact): the retry finds the
+    message by the key in its metadata instead of posting a second copy, top level or in a
+    thread; a message never posted is posted on the retry."""
+    port = await port_for(fake)
+    try:
+        prompt = Outgoing("Name a barrier", kind="prompt", delivery_id=5, idempotency_key="p:5")
+        fake.lose("chat.postMessage")
+        with pytest.raises(PlatformError):
+            await port.send(BERTA, prompt)
+        assert len(fake.channel("D0BERTA")) == 1  # it is there, though the bot was not told
+        retried = await port.send(BERTA, replace(prompt, attempt=1))
+        [message] = fake.channel("D0BERTA")
+        assert retried.message_ref == message.ref
+
+        in_thread = Destination(DestinationKind.PERSON, BERTA.target, thread=message.ref)
+        reminder = Outgoing("Reminder", kind="reminder", delivery_id=6, idempotency_key="r:6")
+        fake.lose("chat.postMessage")
+        with pytest.raises(PlatformError):
+            await port.send(in_thread, reminder)
+        again = await port.send(in_thread, replace(reminder, attempt=1))
+        replies = [m for m in fake.channel("D0BERTA") if m.thread_ts == message.ts]
+        assert [m.ref for m in replies] == [again.message_ref]
+
+        fake.fail("chat.postMessage", 500)  # failed before posting: the retry posts
+        other = Outgoing("Name a need", kind="prompt", delivery_id=7, idempotency_key="p:7")
+        with pytest.raises(PlatformError):
+            await port.send(BERTA, other)
+        posted = await port.send(BERTA, replace(other, attempt=1))
+        assert (
+            len(fake.channel("D0BERTA")) == 3
+            and posted.message_ref == fake.channel("D0BERTA")[-1].ref
+        )
+        assert fake.stats()["duplicates"] == 0
+    finally:
+        await port.close()
+
+
+async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    fake = await FakeSlack().start()
+    file = tmp_path / "alliance.yaml"
+    await asyncio.to_thread(file.write_text, thousand_alliance(3), encoding="utf-8")
+    clock = ManualClock(datetime(2026, 11, 23, 8, 59, tzinfo=UTC))
+    port = SlackPort(TOKEN, clock, api_url=fake.api_url, pacing=Pacing.unlimited())
+    runtime = Runtime(sqlite_url, clock, {"slack": port}, alliance_file=file, real_time=False)
+    await runtime.start()
+    try:
+        fake.lose("chat.postMessage", times=5)
+        await runtime.advance(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))  # retries fall due
+        lost = [c for c in fake.method_calls("chat.postMessage") if c.status == 503]
+        assert len(lost) == 5
+        await runtime.advance(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+        async with runtime.db.session() as s:
+            statuses = Counter((await s.scalars(select(Delivery.status))).all())
+        assert statuses == {"sent": 12}
+        prompts = [m for ch in fake.messages.values() for m in ch if outbox_kind(m) == "prompt"]
+        assert len(prompts) == 12 and fake.stats()["duplicates"] == 0
+    finally:
+        await runtime.stop()
+        await port.close()
+        await fake.stop()

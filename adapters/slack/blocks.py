@@ -164,6 +164,7 @@ def message_payload(message: Outgoing) -> dict[str, Any]:
                 "delivery_id": message.delivery_id or 0,
                 "answer_kind": message.answer_kind,
                 "locale": message.locale,
+                **({"key": message.idempotency_key} if message.idempotency_key else {}),
             },
         }
     return payload

@@ -301,7 +301,14 @@ class SlackPort:
 
     async def send(self, to: Destination, message: Outgoing) -> Sent:
         channel, thread_ts, key = self._where(to)
-        posted, ts = await self.post(channel, message_payload(message), thread_ts, key=key)
+        found = None
+        if message.attempt and message.idempotency_key:
+            found = await self._already_posted(channel, thread_ts, key, message.idempotency_key)
+        if found is not None:
+            posted, ts = found
+            log.info("%s was posted before its response was lost; not again", message.delivery_id)
+        else:
+            posted, ts = await self.post(channel, message_payload(message), thread_ts, key=key)
         if to.kind is DestinationKind.PERSON:
             self._remember_dm(key, posted)
         return Sent(
@@ -310,6 +317,38 @@ class SlackPort:
             address=posted,
             sent_at=self.clock.now(),
         )
+
+    async def _already_posted(
+        self, channel: str, thread_ts: str | None, user: str, idempotency_key: str
+    ) -> tuple[str, str] | None:
+        """(channel, ts) of a message an earlier attempt posted, found by the key in its
+        metadata: chat.postMessage takes no idempotency key, and a failure may have come after
+        Slack posted (a lost response). If Slack cannot be asked, the caller posts."""
+        try:
+            if not channel.startswith(("C", "G", "D")):
+                channel = await self.dm_channel(user)
+            if thread_ts:
+                response = await self._call(
+                    lambda c: c.conversations_replies(
+                        channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
+                    ),
+                    pace=lambda: self._tier3("conversations.replies"),
+                )
+            else:
+                response = await self._call(
+                    lambda c: c.conversations_history(
+                        channel=channel, limit=100, include_all_metadata=True
+                    ),
+                    pace=lambda: self._tier3("conversations.history"),
+                )
+        except (PlatformError, Rejected) as exc:
+            log.info("could not look for an earlier post in %s (%s); posting", channel, exc)
+            return None
+        for found in response.get("messages") or []:
+            payload = (found.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == idempotency_key and found.get("ts"):
+                return channel, str(found["ts"])
+        return None
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""
