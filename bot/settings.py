@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,12 @@ class SlackSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 3000
     api_url: str | None = None
+    channel_per_second: float = Field(1.0, ge=0)
+    """Messages a second per channel (Slack allows about one); 0 turns pacing off."""
+    workspace_per_minute: float = Field(600.0, ge=0)
+    """Messages a minute for the whole workspace."""
+    tier3_per_minute: float = Field(50.0, ge=0)
+    """Calls a minute per Tier 3 method (chat.update, conversations.open and .history)."""
 
     @property
     def configured(self) -> bool:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from adapters.cli import app
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.pacing import Pacing
+from bot.clock import ManualClock
 from bot.domain.errors import UserError
 from bot.settings import load_settings
 from bot.storage.database import normalize_url
@@ -69,3 +73,22 @@ def test_help_explains_every_command() -> None:
     for group in ("db", "alliance", "prompts"):
         sub = runner.invoke(app, [group, "--help"])
         assert sub.exit_code == 0 and "Usage" in sub.output
+
+
+def test_slack_pacing_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workspace on a stricter plan (or a test workspace) sets its own rates."""
+    clock = ManualClock(datetime(2026, 11, 23, tzinfo=UTC))
+    base = {"ALLIANCE_BOT_SLACK__BOT_TOKEN": "xoxb-1", "ALLIANCE_BOT_SLACK__SIGNING_SECRET": "s"}
+    for key, value in base.items():
+        monkeypatch.setenv(key, value)
+    default = SlackAdapter.from_settings(load_settings(), clock).slack.pacing
+    assert default == Pacing()
+    monkeypatch.setenv("ALLIANCE_BOT_SLACK__WORKSPACE_PER_MINUTE", "300")
+    monkeypatch.setenv("ALLIANCE_BOT_SLACK__CHANNEL_PER_SECOND", "0.5")
+    pacing = SlackAdapter.from_settings(load_settings(), clock).slack.pacing
+    assert (pacing.workspace_per_minute, pacing.channel_per_second) == (300, 0.5)
+    assert pacing.tier3_per_minute == Pacing().tier3_per_minute
+    monkeypatch.setenv("ALLIANCE_BOT_SLACK__WORKSPACE_PER_MINUTE", "-1")
+    result = runner.invoke(app, ["settings"])
+    assert result.exit_code != 0 and "workspace_per_minute" in result.output
+    assert "Traceback" not in result.output

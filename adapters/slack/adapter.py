@@ -97,6 +97,11 @@ class SlackAdapter:
         def secret(value: Any) -> str | None:
             return None if value is None else str(value.get_secret_value())
 
+        pacing = pacing or Pacing(
+            channel_per_second=slack.channel_per_second,
+            workspace_per_minute=slack.workspace_per_minute,
+            tier3_per_minute=slack.tier3_per_minute,
+        )
         port = SlackPort(
             slack.bot_token.get_secret_value(), clock, api_url=slack.api_url, pacing=pacing
         )
