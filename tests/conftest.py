@@ -13,6 +13,7 @@ import pytest
 from bot.storage.database import Database
 from tests.harness import ALLIANCE, Harness
 from tests.harnesses import discover
+from tests.harnesses.matrix import HarnessMaker, harness_factory
 from tests.pgserver import PostgresServer, PostgresUnavailable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,3 +94,13 @@ async def database(db_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def make_matrix(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[HarnessMaker]:
+    """Matrix-only tests: ``await make_matrix(start, alliance, **adapter_options)`` (a real
+    Synapse, shared by the run; see tests/harnesses/matrix.py)."""
+    async with harness_factory(request, tmp_path) as make:
+        yield make

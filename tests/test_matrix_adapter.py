@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import textwrap
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from nio import RoomSendResponse
 from nio.crypto.attachments import decrypt_attachment
 from sqlalchemy import select
@@ -27,7 +24,6 @@ from tests.harnesses.matrix import (
     HarnessMaker,
     MatrixHarness,
     MemberClient,
-    harness_factory,
 )
 
 MONDAY = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -54,14 +50,6 @@ ALLIANCE = textwrap.dedent("""\
         audience: {members: [NEWBIE]}
         schedule: "0 7 * * *"
     """)
-
-
-@pytest.fixture
-async def make_matrix(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[HarnessMaker]:
-    async with harness_factory(request, tmp_path) as make:
-        yield make
 
 
 def alliance(newbie: str = "newbie", channels: str = "") -> str:

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import secrets
 import textwrap
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.storage import models as m
 from bot.storage.records import Delivery
 from tests.harness import with_accounts
-from tests.harnesses.matrix import HarnessMaker, MatrixHarness, MemberClient, harness_factory
+from tests.harnesses.matrix import HarnessMaker, MatrixHarness, MemberClient
 
 MONDAY = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def make_matrix(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[HarnessMaker]:
-    async with harness_factory(request, tmp_path) as make:
-        yield make
 
 
 def alliance(slow: str, shy: str) -> str:

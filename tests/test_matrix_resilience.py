@@ -7,11 +7,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from adapters.matrix import translate
@@ -25,19 +24,10 @@ from tests.harnesses.matrix import (
     HarnessMaker,
     MatrixHarness,
     MemberClient,
-    harness_factory,
 )
 
 SUNDAY = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 MEMBERS = ("berta", "nina", "sam", "sid")
-
-
-@pytest.fixture
-async def make_matrix(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[HarnessMaker]:
-    async with harness_factory(request, tmp_path) as make:
-        yield make
 
 
 def alliance(campaigns: str) -> str:

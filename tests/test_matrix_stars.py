@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import secrets
 import textwrap
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from nio import RoomRedactResponse
 from sqlalchemy import select
 
 from bot.storage.records import CheckIn
 from tests.harness import with_accounts
-from tests.harnesses.matrix import HarnessMaker, MatrixHarness, harness_factory
+from tests.harnesses.matrix import HarnessMaker, MatrixHarness
 from tests.test_matrix_adapter import joined, room_of
 
 MONDAY = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def make_matrix(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[HarnessMaker]:
-    async with harness_factory(request, tmp_path) as make:
-        yield make
 
 
 def alliance(alias: str) -> str:

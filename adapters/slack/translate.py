@@ -214,13 +214,24 @@ def _interaction_base(body: Payload, now: datetime, prefix: str, key: object) ->
     }
 
 
+def _first_action(body: Payload) -> Mapping[str, Any] | None:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+        return None
+    return actions[0]
+
+
+def _action_base(body: Payload, action: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The event fields of a button press, keyed by its trigger (Slack's retries repeat it)."""
+    key = body.get("trigger_id") or action.get("action_ts")
+    return _interaction_base(body, when(action.get("action_ts"), now), "action", key)
+
+
 def choice_event(body: Payload, now: datetime) -> ChoicePicked | None:
     """A choice button (or the select menu of a long list) on a prompt message."""
-    actions = body.get("actions")
-    where = clicked_message(body)
-    if not isinstance(actions, list) or not actions or where is None:
+    action, where = _first_action(body), clicked_message(body)
+    if action is None or where is None:
         return None
-    action = actions[0]
     action_id = str(action.get("action_id", ""))
     if action_id == ACTION_SELECT:
         choice = _get(action, "selected_option", "value")
@@ -231,14 +242,8 @@ def choice_event(body: Payload, now: datetime) -> ChoicePicked | None:
     if not isinstance(choice, str):
         return None
     channel, ts = where
-    base = _interaction_base(
-        body,
-        when(action.get("action_ts"), now),
-        "action",
-        body.get("trigger_id") or action.get("action_ts"),
-    )
     return ChoicePicked(
-        **base,
+        **_action_base(body, action, now),
         channel=channel,
         is_direct=channel.startswith("D"),
         message_ref=message_ref(channel, ts),
@@ -248,19 +253,12 @@ def choice_event(body: Payload, now: datetime) -> ChoicePicked | None:
 
 def skip_event(body: Payload, now: datetime) -> CommandReceived | None:
     """“Skip this time”: the core's ``skip`` command, with the prompt it was pressed on."""
-    where = clicked_message(body)
-    actions = body.get("actions")
-    if where is None or not isinstance(actions, list) or not actions:
+    action, where = _first_action(body), clicked_message(body)
+    if action is None or where is None:
         return None
     channel, ts = where
-    base = _interaction_base(
-        body,
-        when(actions[0].get("action_ts"), now),
-        "action",
-        body.get("trigger_id") or actions[0].get("action_ts"),
-    )
     return CommandReceived(
-        **base,
+        **_action_base(body, action, now),
         channel=channel,
         is_direct=channel.startswith("D"),
         name="skip",
@@ -335,25 +333,20 @@ def home_opened(body: Payload) -> str | None:
 
 def command_button(body: Payload, now: datetime) -> CommandReceived | None:
     """A button or menu the core rendered (a digest's ☆ Star): its value is the command."""
-    actions = body.get("actions")
-    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
-        return None
-    action = actions[0]
-    if not COMMAND_ACTIONS.match(str(action.get("action_id", ""))):
+    action = _first_action(body)
+    if action is None or not COMMAND_ACTIONS.match(str(action.get("action_id", ""))):
         return None
     value = _get(action, "selected_option", "value") or action.get("value")
     name, _, args = str(value or "").strip().partition(" ")
     if name not in BUTTON_COMMANDS:
         return None
     channel = str(_get(body, "container", "channel_id") or _get(body, "channel", "id") or "")
-    base = _interaction_base(
-        body,
-        when(action.get("action_ts"), now),
-        "action",
-        body.get("trigger_id") or action.get("action_ts"),
-    )
     return CommandReceived(
-        **base, channel=channel, is_direct=channel.startswith("D"), name=name, args=args.strip()
+        **_action_base(body, action, now),
+        channel=channel,
+        is_direct=channel.startswith("D"),
+        name=name,
+        args=args.strip(),
     )
 
 
