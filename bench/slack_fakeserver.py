@@ -12,7 +12,8 @@ import argparse
 import asyncio
 import signal
 
-from tests.fakeslack import FakeSlack, Limits
+from tests.fakeslack import FakeSlack
+from tests.fakeslack_parts import Limits
 
 
 async def serve(limits: Limits) -> None:

@@ -25,85 +25,11 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakeslack_parts import Bucket, Call, Ephemeral, Limits, Message, SlackError, dm_of
+
 TOKEN = "xoxb-test-token"
 TEAM = "T0TEST"
 BOT_USER = "U0BOT"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Rates the fake enforces; 0 means no limit. ``jitter`` is how early (seconds) a request
-    may arrive and still pass, as real networks reorder a little."""
-
-    channel_per_second: float = 0.0
-    channel_burst: int = 1
-    workspace_per_minute: float = 0.0
-    workspace_burst: int = 1
-    jitter: float = 0.02
-
-
-class Bucket:
-    """GCRA conformance: ``wait()`` says how early a request is; ``take()`` books it."""
-
-    def __init__(self, per_second: float, burst: int, jitter: float) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.tolerance = max(burst - 1, 0) * self.interval + (jitter if per_second > 0 else 0)
-        self.tat = 0.0
-
-    def wait(self, now: float) -> float:
-        return max(0.0, self.tat - self.tolerance - now) if self.interval else 0.0
-
-    def take(self, now: float) -> None:
-        if self.interval:
-            self.tat = max(self.tat, now) + self.interval
-
-
-@dataclass
-class Call:
-    method: str
-    body: dict[str, Any]
-    status: int
-    at: float
-    """time.monotonic() when it arrived."""
-    ok: bool = False
-
-
-@dataclass
-class Message:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]]
-    thread_ts: str | None
-    metadata: dict[str, Any] | None
-    posted: dict[str, Any]
-    """The body as first posted (chat.update changes the fields above, not this)."""
-    at: float
-    updates: int = 0
-
-    @property
-    def ref(self) -> str:
-        return f"{self.channel}:{self.ts}"
-
-
-@dataclass
-class Ephemeral:
-    channel: str
-    user: str
-    text: str
-    blocks: list[dict[str, Any]]
-    thread_ts: str | None
-
-
-class SlackError(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def dm_of(user: str) -> str:
-    """The bot's DM channel with ``user`` (U0BERTA -> D0BERTA)."""
-    return "D" + user[1:]
 
 
 @dataclass

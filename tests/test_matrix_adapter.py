@@ -19,12 +19,8 @@ from adapters.matrix.port import MatrixPort
 from bot.ports import Attachment, Destination, DestinationKind
 from bot.storage.records import CheckIn, CheckInRevision
 from tests.harness import with_accounts
-from tests.harnesses.matrix import (
-    PICKLE,
-    HarnessMaker,
-    MatrixHarness,
-    MemberClient,
-)
+from tests.harnesses.matrix import HarnessMaker, MatrixHarness
+from tests.matrixmember import PICKLE, MemberClient
 
 MONDAY = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 ALLIANCE = textwrap.dedent("""\

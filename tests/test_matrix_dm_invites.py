@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot.storage import models as m
 from bot.storage.records import Delivery
 from tests.harness import with_accounts
-from tests.harnesses.matrix import HarnessMaker, MatrixHarness, MemberClient
+from tests.harnesses.matrix import HarnessMaker, MatrixHarness
+from tests.matrixmember import MemberClient
 
 MONDAY = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 

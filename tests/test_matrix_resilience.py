@@ -18,13 +18,8 @@ from bot.storage.database import Database
 from bot.storage.records import CheckIn, CheckInRevision, Delivery, ProcessedEvent
 from tests.conftest import REPO
 from tests.harness import ALLIANCE
-from tests.harnesses.matrix import (
-    BOT,
-    PICKLE,
-    HarnessMaker,
-    MatrixHarness,
-    MemberClient,
-)
+from tests.harnesses.matrix import HarnessMaker, MatrixHarness
+from tests.matrixmember import BOT, PICKLE, MemberClient
 
 SUNDAY = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 MEMBERS = ("berta", "nina", "sam", "sid")

@@ -28,7 +28,8 @@ from bot.ports import (
 )
 from bot.runtime import Runtime
 from bot.storage.records import Delivery
-from tests.fakeslack import TOKEN, FakeSlack, Limits, Message
+from tests.fakeslack import TOKEN, FakeSlack
+from tests.fakeslack_parts import Limits, Message
 from tests.harnesses.slack import outbox_kind
 
 CLOCK = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.ports import COMMAND_BUTTON
 from bot.storage.records import CheckIn
-from tests.fakeslack import Message, dm_of
+from tests.fakeslack_parts import Message, dm_of
 from tests.harness import with_accounts
 from tests.harnesses.slack import TEAM, SlackHarness, block_action, message_event
 

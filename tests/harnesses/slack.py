@@ -30,7 +30,8 @@ from adapters.slack.translate import ACTION_CHOICE, ACTION_SELECT, unescape
 from bot.clock import ManualClock
 from bot.delivery import RetryPolicy
 from bot.runtime import Runtime
-from tests.fakeslack import BOT_USER, TEAM, TOKEN, FakeSlack, Message, dm_of
+from tests.fakeslack import BOT_USER, TEAM, TOKEN, FakeSlack
+from tests.fakeslack_parts import Message, dm_of
 from tests.harness import ALLIANCE, Received, slack_id
 
 SECRET = "test-signing-secret"
