@@ -18,8 +18,9 @@ from adapters.slack.blocks import (
     reply_payload,
     text_blocks,
 )
+from adapters.slack.errors import classify
 from adapters.slack.pacing import Gcra, Pacer, Pacing
-from adapters.slack.port import api_base, classify
+from adapters.slack.port import api_base
 from bot.directory import HomeView
 from bot.events import ChoicePicked, CommandReceived, FormSubmitted, MessageReceived
 from bot.ports import ChoiceOption, Outgoing, PlatformError, RateLimited, Rejected, Reply
