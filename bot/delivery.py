@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,10 @@ from bot.storage.database import Database
 from bot.storage.records import Delivery
 
 log = logging.getLogger(__name__)
+SENDING = "sending: the outcome was not recorded yet"
+"""Set on every row of a pass before anything is sent. A row still marked so when it is next
+due was being sent when the process stopped: the platform may have posted it, so the port is
+told (``Outgoing.attempt``) and one without idempotency keys looks before posting again."""
 
 
 @dataclass
@@ -132,19 +136,33 @@ class Dispatcher:
             if not rows:
                 return 0
             context = await self.renderer.context(s, rows, self.preference)
-        outcomes = await asyncio.gather(*(self._one(row, context, now) for row in rows))
+            before = {row.id: row.last_error for row in rows}
+            await s.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(list(before)))
+                .values(last_error=SENDING)
+                .execution_options(synchronize_session=False)
+            )
+        outcomes = await asyncio.gather(
+            *(self._one(row, context, now, before[row.id]) for row in rows)
+        )
+        await self._record(outcomes)
+        return len(rows)
+
+    async def _record(self, outcomes: Sequence[Outcome]) -> None:
+        """One executemany per set of columns (sent, failed, postponed differ), not a
+        statement per row: ORM bulk UPDATE by primary key."""
         changes = [{"id": o.delivery_id, **o.values} for o in outcomes if o.values]
         async with self.db.session() as s:
-            # One executemany per set of columns (sent, failed, postponed differ), not a
-            # statement per row: ORM bulk UPDATE by primary key.
             by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for change in changes:
                 by_columns.setdefault(tuple(sorted(change)), []).append(change)
             for group in by_columns.values():
                 await s.execute(update(Delivery), group)
-        return len(rows)
 
-    async def _one(self, row: Delivery, context: Any, now: datetime) -> Outcome:
+    async def _one(
+        self, row: Delivery, context: Any, now: datetime, last_error: str | None
+    ) -> Outcome:
         try:
             plan = self.renderer.plan(row, context)
         except Rejected as exc:
@@ -158,7 +176,12 @@ class Dispatcher:
             )
         if plan is None:
             return Outcome(
-                row.id, {"status": DeliveryStatus.CANCELLED.value, "next_attempt_at": None}
+                row.id,
+                {
+                    "status": DeliveryStatus.CANCELLED.value,
+                    "next_attempt_at": None,
+                    "last_error": None,
+                },
             )
         platform, destination, message = plan.platform, plan.destination, plan.message
         port = self.ports.get(platform)
@@ -173,7 +196,9 @@ class Dispatcher:
             )
         blocked = self._blocked_until.get(platform)
         if blocked and blocked > now:
-            return Outcome(row.id, {"next_attempt_at": blocked})
+            return Outcome(row.id, {"next_attempt_at": blocked, "last_error": last_error})
+        uncertain = last_error == SENDING  # the last send's outcome was never recorded
+        message = replace(message, attempt=row.attempts + uncertain)
         outcome = await self._send(row, port, destination, message, now, plan.remind_after)
         if plan.attachments and outcome.values.get("status") == DeliveryStatus.SENT.value:
             for attachment in plan.attachments:

@@ -196,7 +196,6 @@ class Renderer:
                 formats=content.formats,
                 idempotency_key=row.dedupe_key,
                 locale=locale,
-                attempt=row.attempts,
             )
             return Plan(platform, destination, message, attachments=content.attachments)
         prompt = ctx.prompts[row.prompt_id or ""]
@@ -216,7 +215,6 @@ class Renderer:
             delivery_id=row.parent_id or row.id,
             idempotency_key=row.dedupe_key,
             locale=locale,
-            attempt=row.attempts,
         )
         remind_after = campaign[1] if campaign and campaign[2] else None
         return Plan(platform, destination, message, remind_after)

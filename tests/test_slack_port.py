@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from adapters.slack.pacing import Pacing
 from adapters.slack.port import SlackPort
 from bot.clock import ManualClock
+from bot.delivery import SENDING
 from bot.ports import (
     Attachment,
     ChoiceOption,
@@ -310,6 +311,43 @@ async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
         assert statuses == {"sent": 12}
         prompts = [m for ch in fake.messages.values() for m in ch if outbox_kind(m) == "prompt"]
         assert len(prompts) == 12 and fake.stats()["duplicates"] == 0
+    finally:
+        await runtime.stop()
+        await port.close()
+        await fake.stop()
+
+
+async def test_a_crash_after_slack_posted_does_not_post_again(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after Slack posted but before the outbox wrote down the outcome: the
+    rows are still marked as being sent, so the next pass looks before posting."""
+    fake = await FakeSlack().start()
+    file = tmp_path / "alliance.yaml"
+    await asyncio.to_thread(file.write_text, thousand_alliance(3), encoding="utf-8")
+    clock = ManualClock(datetime(2026, 11, 23, 8, 59, tzinfo=UTC))
+    port = SlackPort(TOKEN, clock, api_url=fake.api_url, pacing=Pacing.unlimited())
+    runtime = Runtime(sqlite_url, clock, {"slack": port}, alliance_file=file, real_time=False)
+    await runtime.start()
+    try:
+
+        async def died(outcomes: object) -> None:
+            raise RuntimeError("the process died before writing the outcomes down")
+
+        monkeypatch.setattr(runtime.dispatcher, "_record", died)
+        with pytest.raises(RuntimeError, match="died"):
+            await runtime.advance(datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC))
+        assert len(fake.method_calls("chat.postMessage")) == 12  # Slack has them all
+        async with runtime.db.session() as s:
+            rows = (await s.scalars(select(Delivery))).all()
+        assert {(d.status, d.last_error) for d in rows} == {("pending", SENDING)}
+        monkeypatch.undo()  # the restarted process records what it does
+        await runtime.advance(datetime(2026, 11, 23, 9, 1, tzinfo=UTC))
+        async with runtime.db.session() as s:
+            statuses = Counter((await s.scalars(select(Delivery.status))).all())
+        assert statuses == {"sent": 12}
+        assert len(fake.method_calls("chat.postMessage")) == 12
+        assert fake.stats()["duplicates"] == 0
     finally:
         await runtime.stop()
         await port.close()
