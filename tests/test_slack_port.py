@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -290,9 +291,11 @@ async def test_a_lost_response_is_not_posted_twice(fake: FakeSlack) -> None:
         await port.close()
 
 
-async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
+@contextlib.asynccontextmanager
+async def three_members_on_slack(
     tmp_path: Path, sqlite_url: str
-) -> None:
+) -> AsyncIterator[tuple[FakeSlack, Runtime]]:
+    """Three members, four campaigns due at 09:00, the real outbox, an unlimited fake Slack."""
     fake = await FakeSlack().start()
     file = tmp_path / "alliance.yaml"
     await asyncio.to_thread(file.write_text, thousand_alliance(3), encoding="utf-8")
@@ -301,6 +304,17 @@ async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
     runtime = Runtime(sqlite_url, clock, {"slack": port}, alliance_file=file, real_time=False)
     await runtime.start()
     try:
+        yield fake, runtime
+    finally:
+        await runtime.stop()
+        await port.close()
+        await fake.stop()
+
+
+async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    async with three_members_on_slack(tmp_path, sqlite_url) as (fake, runtime):
         fake.lose("chat.postMessage", times=5)
         await runtime.advance(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))  # retries fall due
         lost = [c for c in fake.method_calls("chat.postMessage") if c.status == 503]
@@ -311,10 +325,6 @@ async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
         assert statuses == {"sent": 12}
         prompts = [m for ch in fake.messages.values() for m in ch if outbox_kind(m) == "prompt"]
         assert len(prompts) == 12 and fake.stats()["duplicates"] == 0
-    finally:
-        await runtime.stop()
-        await port.close()
-        await fake.stop()
 
 
 async def test_a_crash_after_slack_posted_does_not_post_again(
@@ -322,14 +332,7 @@ async def test_a_crash_after_slack_posted_does_not_post_again(
 ) -> None:
     """The process dies after Slack posted but before the outbox wrote down the outcome: the
     rows are still marked as being sent, so the next pass looks before posting."""
-    fake = await FakeSlack().start()
-    file = tmp_path / "alliance.yaml"
-    await asyncio.to_thread(file.write_text, thousand_alliance(3), encoding="utf-8")
-    clock = ManualClock(datetime(2026, 11, 23, 8, 59, tzinfo=UTC))
-    port = SlackPort(TOKEN, clock, api_url=fake.api_url, pacing=Pacing.unlimited())
-    runtime = Runtime(sqlite_url, clock, {"slack": port}, alliance_file=file, real_time=False)
-    await runtime.start()
-    try:
+    async with three_members_on_slack(tmp_path, sqlite_url) as (fake, runtime):
 
         async def died(outcomes: object) -> None:
             raise RuntimeError("the process died before writing the outcomes down")
@@ -348,7 +351,3 @@ async def test_a_crash_after_slack_posted_does_not_post_again(
         assert statuses == {"sent": 12}
         assert len(fake.method_calls("chat.postMessage")) == 12
         assert fake.stats()["duplicates"] == 0
-    finally:
-        await runtime.stop()
-        await port.close()
-        await fake.stop()
