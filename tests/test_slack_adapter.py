@@ -316,3 +316,13 @@ async def test_editing_a_thread_answer_revises_the_check_in(h: SlackHarness) -> 
     assert "Updated" in replies[0]
     [checkin] = await checkins(h)
     assert checkin.answer_text == "Too little time, and no calendar." and checkin.edited_at
+
+
+async def test_a_reply_survives_a_short_slack_outage(h: SlackHarness) -> None:
+    """Slack answers 500 twice: the digest asked for in the DM still arrives, once."""
+    h.fake.fail("chat.postMessage", 500, times=2)
+    replies = await h.replies_to(h.slack.event(message_event("U0BO", dm_of("U0BO"), "digest")))
+    assert len(replies) == 1 and "Response by organisation" in replies[0]
+    failed = [c for c in h.fake.method_calls("chat.postMessage") if c.status == 500]
+    assert len(failed) == 2
+    assert len(h.fake.channel(dm_of("U0BO"))) == 1

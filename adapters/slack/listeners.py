@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -27,6 +28,7 @@ from bot.ports import (
     Destination,
     DestinationKind,
     PlatformError,
+    RateLimited,
     Rejected,
     Reply,
 )
@@ -35,6 +37,7 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 Body = dict[str, Any]
+REPLY_ATTEMPTS = 5
 CHOICE_ACTIONS = re.compile(rf"^{tr.ACTION_CHOICE}_(\d+|select)$")
 
 
@@ -66,11 +69,14 @@ class Listeners:
         spawn: Spawn,
         *,
         check_timeout: float = 2.0,
+        reply_backoff: float = 1.0,
     ) -> None:
         self.port = port
         self.runtime = runtime
         self.spawn = spawn
         self.check_timeout = check_timeout
+        self.reply_backoff = reply_backoff
+        """Seconds before the first retry of a reply; doubled each time (5 tries, ~15 s)."""
         self._inflight: set[str] = set()
 
     def register(self, app: AsyncApp) -> None:
@@ -214,27 +220,40 @@ class Listeners:
     async def deliver(self, replies: list[Reply], where: Where) -> None:
         """Post the core's replies: in the DM (thread) they answer, else only to the member
         (ephemeral), or in the channel when the core says everyone may see it. Where the bot
-        cannot post (not in that channel), the DM takes it."""
+        cannot post (not in that channel), the DM takes it. A Slack outage is retried with
+        backoff, a while: the member is waiting for this answer."""
         for reply in replies:
             payload = reply_payload(reply)
-            try:
-                try:
-                    if where.direct:
-                        await self.port.post(where.channel, payload, where.thread_ts)
-                    elif reply.private:
-                        await self.port.ephemeral(
-                            where.channel, where.user, payload, where.thread_ts
-                        )
-                    else:
-                        await self.port.post(where.channel, payload, where.thread_ts)
-                except Rejected as exc:
-                    log.info("replying in %s failed (%s); using the DM", where.channel, exc)
-                    await self.port.post(await self.port.dm_channel(where.user), payload)
+            if await self._retrying(partial(self._post, payload, reply, where), where):
                 person = Destination(DestinationKind.PERSON, tr.account(where.team, where.user))
-                for attachment in reply.attachments:
-                    await self.port.upload(person, attachment, attachment.title)
-            except (PlatformError, Rejected) as exc:
-                log.warning("could not post a reply to %s: %s", where.user, exc)
+                for file in reply.attachments:
+                    await self._retrying(partial(self.port.upload, person, file, file.title), where)
+
+    async def _post(self, payload: dict[str, Any], reply: Reply, where: Where) -> None:
+        try:
+            if where.direct or not reply.private:
+                await self.port.post(where.channel, payload, where.thread_ts)
+            else:
+                await self.port.ephemeral(where.channel, where.user, payload, where.thread_ts)
+        except Rejected as exc:
+            log.info("replying in %s failed (%s); using the DM", where.channel, exc)
+            await self.port.post(await self.port.dm_channel(where.user), payload)
+
+    async def _retrying(self, call: Callable[[], Awaitable[object]], where: Where) -> bool:
+        for attempt in range(REPLY_ATTEMPTS):
+            try:
+                await call()
+                return True
+            except RateLimited as exc:
+                await asyncio.sleep(min(exc.retry_after, 60.0))
+            except PlatformError as exc:
+                log.info("a reply to %s failed (%s); attempt %d", where.user, exc, attempt + 1)
+                await asyncio.sleep(self.reply_backoff * 2.0**attempt)
+            except Rejected as exc:
+                log.warning("Slack refused a reply to %s: %s", where.user, exc)
+                return False
+        log.warning("gave up posting a reply to %s after %d attempts", where.user, REPLY_ATTEMPTS)
+        return False
 
     async def _publish_home(self, who: str) -> None:
         home = await self.runtime.directory.home(tr.PLATFORM, who)
