@@ -115,7 +115,6 @@ class Runtime:
             raise UserError(f"{path} has {len(problems)} problem(s); first: {problems[0]}")
         text = await asyncio.to_thread(path.read_text, "utf-8")
         self.load_report = await load_alliance(self.db, alliance, text)
-        self.service.forget_prompts()
         if self.started and self.real_time:
             await self.scheduler.rebuild()
         return self.load_report

@@ -101,12 +101,9 @@ class Service:
             self._prompts = await load_prompts(s)
         return self._prompts[prompt_id]
 
-    def forget_prompts(self) -> None:
-        self._prompts = {}
-
     async def _fresh_prompts(self, s: AsyncSession) -> None:
-        """Drop the cached prompts when an alliance file was loaded since (``alliance load``
-        from the command line, beside this running bot): one key lookup per batch."""
+        """Drop the cached prompts when an alliance file was loaded since (by this runtime, or
+        by ``alliance load`` from the command line beside it): one key lookup per batch."""
         source = await s.scalar(select(m.Alliance.source_digest).where(m.Alliance.id == 1))
         if source != self._source:
             self._prompts, self._source = {}, source

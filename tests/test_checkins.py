@@ -194,9 +194,7 @@ async def test_a_prompt_changed_by_alliance_load_beside_the_bot_is_used_at_once(
 ) -> None:
     """`alliance load` from the command line, while the bot runs, changes what it accepts
     without a restart."""
-    h = ConsoleHarness(tmp_path, sqlite_url, MONDAY_7, MOOD)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(tmp_path, sqlite_url, MONDAY_7, MOOD) as h:
         await h.runtime.advance(MONDAY_7 + timedelta(hours=2, minutes=1))
         ref = h.inbox("lea")[-1].ref
         refused = await h.reply("lea", ref, "Mixed")
@@ -211,5 +209,3 @@ async def test_a_prompt_changed_by_alliance_load_beside_the_bot_is_used_at_once(
         await load_alliance(h.runtime.db, alliance, changed)  # what the CLI does
         accepted = await h.reply("lea", ref, "Mixed")
         assert "Recorded" in accepted[0] and "Mixed" in accepted[0]
-    finally:
-        await h.runtime.stop()

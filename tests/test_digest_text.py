@@ -43,9 +43,9 @@ ALLIANCE = textwrap.dedent("""\
 
 
 async def test_digest_figures_match_a_hand_count(tmp_path: Path, sqlite_url: str) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 11, 30, 0, 0, tzinfo=UTC), ALLIANCE)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(
+        tmp_path, sqlite_url, datetime(2026, 11, 30, 0, 0, tzinfo=UTC), ALLIANCE
+    ) as h:
         await h.run_until(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
 
         def ref(member: str, kind_text: str) -> str:
@@ -82,8 +82,6 @@ async def test_digest_figures_match_a_hand_count(tmp_path: Path, sqlite_url: str
         assert "Org A" not in only_b and "Bea" in only_b
         bad = (await h.command("staff", "digest", "the week before christmas"))[0]
         assert "could not read the period" in bad
-    finally:
-        await h.runtime.stop()
 
 
 HOLIDAYS = textwrap.dedent("""\
@@ -106,9 +104,9 @@ HOLIDAYS = textwrap.dedent("""\
 async def test_members_are_skipped_on_their_own_public_holidays(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 10, 2, 12, tzinfo=UTC), HOLIDAYS)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(
+        tmp_path, sqlite_url, datetime(2026, 10, 2, 12, tzinfo=UTC), HOLIDAYS
+    ) as h:
         await h.run_until(datetime(2026, 10, 4, 12, tzinfo=UTC))
         async with h.runtime.db.session() as s:
             rows = (
@@ -126,5 +124,3 @@ async def test_members_are_skipped_on_their_own_public_holidays(
         assert status[("fleur", date(2026, 10, 3))] == "sent"
         assert status[("dieter", date(2026, 10, 4))] == "sent"
         assert len([r for r in h.inbox("dieter") if r.is_prompt]) == 1
-    finally:
-        await h.runtime.stop()

@@ -52,9 +52,9 @@ STEP = timedelta(hours=3)
 async def test_change_quiet_organisations_and_on_time_reporting(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 11, 22, tzinfo=UTC), ALLIANCE)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(
+        tmp_path, sqlite_url, datetime(2026, 11, 22, tzinfo=UTC), ALLIANCE
+    ) as h:
 
         def latest(member: str, words: str) -> str:
             return [r.ref for r in h.inbox(member) if words in r.text][-1]
@@ -94,8 +94,6 @@ async def test_change_quiet_organisations_and_on_time_reporting(
         text = (await h.command("staff", "digest", "2026-W49"))[0]
         assert "-33 pts" in text and "QUIET" in text
         assert "Org B" in text.split("On-time reporting")[1]
-    finally:
-        await h.runtime.stop()
 
 
 def test_the_chart_is_a_png_with_the_target_line() -> None:
@@ -124,9 +122,9 @@ def test_the_chart_is_a_png_with_the_target_line() -> None:
 async def test_export_opens_in_a_spreadsheet_and_its_numbers_match(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 11, 30, 23, tzinfo=UTC), ALLIANCE)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(
+        tmp_path, sqlite_url, datetime(2026, 11, 30, 23, tzinfo=UTC), ALLIANCE
+    ) as h:
         await h.run_until(datetime(2026, 12, 1, 11, tzinfo=UTC))
         for member, figure in (("a1", "18"), ("d1", "9")):
             ref = [r.ref for r in h.inbox(member) if "people" in r.text][-1]
@@ -146,16 +144,14 @@ async def test_export_opens_in_a_spreadsheet_and_its_numbers_match(
         assert sorted(row[6] for row in checkins) == [9, 18]
         refused = await h.command("a1", "digest", "export")
         assert "backbone team" in refused[0]
-    finally:
-        await h.runtime.stop()
 
 
 async def test_the_alliance_wide_post_holds_only_shareable_answers(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(
+        tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE
+    ) as h:
         await h.run_until(datetime(2026, 11, 23, 10, tzinfo=UTC))
         thanks = {}
         for member, text in (("a1", "SHARE-ME partner found"), ("a2", "PRIVATE staff trouble")):
@@ -181,14 +177,12 @@ async def test_the_alliance_wide_post_holds_only_shareable_answers(
         await h.run_until(datetime(2026, 12, 1, 12, tzinfo=UTC))
         figure = await h.reply("a1", [r.ref for r in h.inbox("a1") if "people" in r.text][-1], "18")
         assert "Recorded" in figure[0] and "Share" not in figure[0]  # a figure is not shared
-    finally:
-        await h.runtime.stop()
 
 
 async def test_staff_star_answers_to_lead_the_highlights(tmp_path: Path, sqlite_url: str) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE)
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(
+        tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE
+    ) as h:
         await h.run_until(datetime(2026, 11, 23, 10, tzinfo=UTC))
         for member, text in (("a1", "OLDER opening hours"), ("b1", "NEWER no calendar")):
             await h.reply(member, [r.ref for r in h.inbox(member)][-1], text)
@@ -215,8 +209,6 @@ async def test_staff_star_answers_to_lead_the_highlights(tmp_path: Path, sqlite_
         assert "no longer starred" in (await h.command("staff", "unstar", str(older)))[0]
         again = (await h.command("staff", "digest", "2026-W48"))[0]
         assert "Latest answers" in again and "NEWER" in highlights(again)
-    finally:
-        await h.runtime.stop()
 
 
 DIGEST_SCHEDULE = """\

@@ -41,9 +41,7 @@ def alliance(schedule: str) -> str:
 async def local_sends(
     tmp_path: Path, url: str, schedule: str, start: datetime, days: int
 ) -> dict[str, list[datetime]]:
-    h = ConsoleHarness(tmp_path, url, start, alliance(schedule))
-    await h.runtime.start()
-    try:
+    async with ConsoleHarness.started(tmp_path, url, start, alliance(schedule)) as h:
         for _ in range(days * 3):
             await h.runtime.advance(h.clock.now() + timedelta(hours=8))
         async with h.runtime.db.session() as s:
@@ -54,8 +52,6 @@ async def local_sends(
                     )
                 )
             ).all()
-    finally:
-        await h.runtime.stop()
     assert {status for _, _, status in rows} == {"sent"}
     sends: dict[str, list[datetime]] = {name: [] for name in ZONES}
     for handle, at, _ in rows:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -68,6 +70,19 @@ class ConsoleHarness:
     ) -> ConsoleHarness:
         """What the ``harness`` fixture calls; other adapters fetch their servers here."""
         return cls(tmp_path, url, start, alliance)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def started(
+        cls, tmp_path: Path, url: str, start: datetime, alliance: str = ALLIANCE
+    ) -> AsyncIterator[ConsoleHarness]:
+        """A harness whose runtime runs for the ``async with`` block."""
+        harness = cls(tmp_path, url, start, alliance)
+        await harness.runtime.start()
+        try:
+            yield harness
+        finally:
+            await harness.runtime.stop()
 
     async def stop(self) -> None:
         """Release what the harness holds beyond the runtime (nothing, for the console)."""
