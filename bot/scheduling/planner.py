@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
@@ -31,6 +34,12 @@ from bot.storage.records import Delivery
 
 log = logging.getLogger(__name__)
 MAX_RUNS_PER_TICK = 400
+CHUNK_ROWS = 2000
+"""Deliveries written per transaction: a fan-out holds no lock for long, whatever its size."""
+CHUNK_PAUSE_SHARE = 0.25
+"""On SQLite, the gap after a chunk, as a share of the time the chunk held the write lock (at
+most 100 ms): a writer waiting for the lock polls, more slowly the longer it has waited, so the
+next chunk must not take the lock back at once. The planner keeps about 80% of the lock."""
 
 
 def due_runs(
@@ -51,6 +60,21 @@ def due_runs(
     return runs
 
 
+@dataclass(frozen=True)
+class _Cursor:
+    """A campaign cursor as read: how far its runs were handled, and how many were fanned out."""
+
+    id: int
+    handled_through: datetime
+    runs: int
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
 def _caught_up(spec: CronSpec, tz: ZoneInfo, handled: datetime, now: datetime) -> bool:
     fire = spec.next_after(handled, tz)
     return fire is None or fire > now
@@ -69,7 +93,12 @@ class Planner:
         self.platforms = list(platforms)
         self.on_work = on_work
         self._holidays: dict[str, Any] = {}
+        self.chunk_rows = CHUNK_ROWS
+        self.chunk_pause_share = CHUNK_PAUSE_SHARE
         self._lock = asyncio.Lock()
+        """Held for one write at a time: a chunk of a fan-out, the reminders, the digests."""
+        self._passes: dict[tuple[int, str], asyncio.Lock] = {}
+        """One per campaign and zone: never two passes over the same runs at once."""
 
     # --- zones --------------------------------------------------------------------------------
 
@@ -136,59 +165,133 @@ class Planner:
 
     async def advance(self, campaign: m.Campaign, zone: str, now: datetime) -> int:
         """Handle one campaign's runs in one zone up to ``now``; never two passes at once."""
-        async with self._lock:
+        async with self._passes.setdefault((campaign.id, zone), asyncio.Lock()):
             return await self._advance(campaign, zone, now)
 
     async def _advance(self, campaign: m.Campaign, zone: str, now: datetime) -> int:
         spec = parse_cron(campaign.schedule)
         tz = ZoneInfo(zone)
-        created = 0
         async with self.db.session() as s:
-            cursor = await s.scalar(
+            row = await s.scalar(
                 select(m.CampaignCursor).where(
                     m.CampaignCursor.campaign_id == campaign.id, m.CampaignCursor.zone == zone
                 )
             )
-            if cursor is None:
+            if row is None:
                 s.add(
                     m.CampaignCursor(
                         campaign_id=campaign.id, zone=zone, handled_through=now, runs=0
                     )
                 )
                 return 0
-            for fire in due_runs(spec, tz, cursor.handled_through, now):
-                if not campaign.paused:
-                    created += await self._fan_out(s, campaign, zone, fire, now, cursor.runs)
-                    cursor.runs += 1
-                cursor.handled_through = fire
-            if _caught_up(spec, tz, cursor.handled_through, now):
-                cursor.handled_through = now
+            saved = cursor = _Cursor(row.id, row.handled_through, row.runs)
+        created = 0
+        for fire in due_runs(spec, tz, cursor.handled_through, now):
+            if campaign.paused:
+                cursor = replace(cursor, handled_through=fire)
+                continue
+            rows = await self._run_rows(campaign, zone, fire, now, cursor.runs)
+            saved = cursor = _Cursor(cursor.id, fire, cursor.runs + 1)
+            created += await self._write(rows, cursor)
+        if _caught_up(spec, tz, cursor.handled_through, now):
+            cursor = replace(cursor, handled_through=now)
+        if cursor != saved:
+            await self._write((), cursor)
         return created
 
-    async def _fan_out(
+    async def _write(self, rows: Iterable[dict[str, Any]], cursor: _Cursor) -> int:
+        """Insert one run's rows a chunk per short transaction, then move its cursor with the
+        last chunk. Between chunks other writers (answers) get the lock, SQLite's included; a
+        crash part way leaves the cursor behind, so the run is handled again and its unique
+        dedupe keys let only the missing rows in."""
+        created = 0
+        chunks = _chunks(rows, self.chunk_rows)
+        chunk = next(chunks, [])
+        while True:
+            following = next(chunks, None)  # made before the locks are taken
+            async with self._lock, self.db.session() as s:
+                began = time.perf_counter()
+                created += await insert_ignoring_duplicates(s, Delivery, chunk, "dedupe_key")
+                if following is None:
+                    await s.execute(
+                        update(m.CampaignCursor)
+                        .where(m.CampaignCursor.id == cursor.id)
+                        .values(handled_through=cursor.handled_through, runs=cursor.runs)
+                    )
+            if following is None:
+                return created
+            held = time.perf_counter() - began  # SQLite's waiting writers poll: leave a gap
+            await asyncio.sleep(min(0.1, held * self.chunk_pause_share) if self.db.is_sqlite else 0)
+            chunk = following
+
+    async def _run_rows(
+        self, campaign: m.Campaign, zone: str, fire: datetime, now: datetime, run_number: int
+    ) -> Iterator[dict[str, Any]]:
+        """One run's deliveries in one zone: what they need is read in a transaction that
+        writes nothing; the rows are made as the writer takes them, a chunk at a time."""
+        day = fire.astimezone(ZoneInfo(zone)).date()
+        if (campaign.starts_on and day < campaign.starts_on) or (
+            campaign.ends_on and day > campaign.ends_on
+        ):
+            return iter(())
+        prompt_ids = self._prompts_for_run(campaign, run_number)
+        if not prompt_ids:
+            return iter(())
+        async with self.db.session() as s:
+            measures = {
+                ms.prompt_id: ms
+                for ms in (
+                    await s.scalars(select(m.Measure).where(m.Measure.prompt_id.in_(prompt_ids)))
+                ).all()
+            }
+            members = await self._members(s, campaign, None if campaign.timezone else zone)
+            channels = await self._channels(s, campaign, zone)
+        return self._rows(campaign, zone, fire, now, prompt_ids, measures, members, channels)
+
+    async def _members(self, s: Any, campaign: m.Campaign, zone: str | None) -> list[Any]:
+        """(id, organisation id, locale, reporting, country) of the audience, read in parts so
+        that other tasks run meanwhile."""
+        result = await s.stream(
+            select(
+                m.Member.id,
+                m.Member.organisation_id,
+                m.Member.locale,
+                m.Member.reporting,
+                m.Organisation.country,
+            )
+            .join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
+            .where(*self.audience(campaign), *([m.Member.timezone == zone] if zone else []))
+            .order_by(m.Member.id)
+        )
+        members: list[Any] = []
+        async for part in result.partitions(self.chunk_rows):
+            members.extend(part)
+        return members
+
+    async def _channels(
+        self, s: Any, campaign: m.Campaign, zone: str
+    ) -> tuple[list[tuple[int, str]], str]:
+        """The (channel, platform) pairs a run in ``zone`` posts to, and their locale."""
+        if not campaign.channel_keys or zone != (campaign.timezone or await self._alliance_zone(s)):
+            return [], "en"
+        meta = await s.get(m.Alliance, 1)
+        addresses = await channel_addresses(s, campaign.channel_keys, self.platforms)
+        return addresses, meta.default_locale if meta else "en"
+
+    def _rows(
         self,
-        s: Any,
         campaign: m.Campaign,
         zone: str,
         fire: datetime,
         now: datetime,
-        run_number: int,
-    ) -> int:
+        prompt_ids: list[str],
+        measures: dict[str, m.Measure],
+        members: list[Any],
+        channels: tuple[list[tuple[int, str]], str],
+    ) -> Iterator[dict[str, Any]]:
+        """Decide each delivery of a run: for each prompt, one a member, then one a channel."""
         local = fire.astimezone(ZoneInfo(zone))
         day = local.date()
-        if (campaign.starts_on and day < campaign.starts_on) or (
-            campaign.ends_on and day > campaign.ends_on
-        ):
-            return 0
-        prompt_ids = self._prompts_for_run(campaign, run_number)
-        if not prompt_ids:
-            return 0
-        measures = {
-            ms.prompt_id: ms
-            for ms in (
-                await s.scalars(select(m.Measure).where(m.Measure.prompt_id.in_(prompt_ids)))
-            ).all()
-        }
         late = now - fire > timedelta(minutes=campaign.catch_up_minutes)
         occurrence = local.strftime("%Y-%m-%dT%H:%M")
         base = {
@@ -201,94 +304,52 @@ class Planner:
             "payload": {},
             "created_at": now,
         }
-        member_zone = None if campaign.timezone else zone
-        rows: list[dict[str, Any]] = []
-        members = (
-            await s.execute(
-                select(
-                    m.Member.id,
-                    m.Member.organisation_id,
-                    m.Member.locale,
-                    m.Member.reporting,
-                    m.Organisation.country,
-                )
-                .join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
-                .where(
-                    *self.audience(campaign),
-                    *([m.Member.timezone == member_zone] if member_zone else []),
-                )
-                .order_by(m.Member.id)
-            )
-        ).all()
+        off: dict[str, bool] = {}  # country -> a public holiday there today
         for prompt_id in prompt_ids:
             measure = measures.get(prompt_id)
-            period = self._period(campaign, day, measure)
+            period_key = self._period(campaign, day, measure).key
             for member_id, org_id, locale, reporting, country in members:
                 if measure is not None and not reporting:
                     continue
+                if campaign.skip_holidays and country not in off:
+                    off[country] = self._is_holiday(country, day)
                 status = (
                     DeliveryStatus.MISSED
                     if late
                     else DeliveryStatus.SKIPPED
-                    if campaign.skip_holidays and self._is_holiday(country, day)
+                    if campaign.skip_holidays and off[country]
                     else DeliveryStatus.PENDING
                 )
-                rows.append(
-                    {
-                        **base,
-                        "dedupe_key": f"p:{campaign.id}:{occurrence}:{prompt_id}:m{member_id}",
-                        "prompt_id": prompt_id,
-                        "measure_id": measure.id if measure else None,
-                        "member_id": member_id,
-                        "organisation_id": org_id,
-                        "period_key": period.key,
-                        "locale": locale,
-                        "status": status.value,
-                        "next_attempt_at": fire if status is DeliveryStatus.PENDING else None,
-                    }
-                )
-            if measure is None:
-                rows += await self._channel_rows(
-                    s, campaign, zone, base, prompt_id, period, late, occurrence, fire
-                )
-        return await insert_ignoring_duplicates(s, Delivery, rows, "dedupe_key")
-
-    async def _channel_rows(
-        self,
-        s: Any,
-        campaign: m.Campaign,
-        zone: str,
-        base: dict[str, Any],
-        prompt_id: str,
-        period: Period,
-        late: bool,
-        occurrence: str,
-        fire: datetime,
-    ) -> list[dict[str, Any]]:
-        if not campaign.channel_keys:
-            return []
-        if zone != (campaign.timezone or await self._alliance_zone(s)):
-            return []
-        meta = await s.get(m.Alliance, 1)
-        addresses = await channel_addresses(s, campaign.channel_keys, self.platforms)
-        status = DeliveryStatus.MISSED if late else DeliveryStatus.PENDING
-        return [
-            {
-                **base,
-                "dedupe_key": f"p:{campaign.id}:{occurrence}:{prompt_id}:c{cid}:{plat}",
-                "prompt_id": prompt_id,
-                "measure_id": None,
-                "member_id": None,
-                "channel_id": cid,
-                "organisation_id": None,
-                "period_key": period.key,
-                "locale": meta.default_locale if meta else "en",
-                "status": status.value,
-                "platform": plat,
-                "next_attempt_at": None if late else fire,
-            }
-            for cid, plat in addresses
-        ]
+                yield {  # every row names every column: one INSERT for them all
+                    **base,
+                    "dedupe_key": f"p:{campaign.id}:{occurrence}:{prompt_id}:m{member_id}",
+                    "prompt_id": prompt_id,
+                    "measure_id": measure.id if measure else None,
+                    "member_id": member_id,
+                    "channel_id": None,
+                    "organisation_id": org_id,
+                    "period_key": period_key,
+                    "locale": locale,
+                    "status": status.value,
+                    "platform": None,
+                    "next_attempt_at": fire if status is DeliveryStatus.PENDING else None,
+                }
+            addresses, channel_locale = channels if measure is None else ([], "")
+            for cid, platform in addresses:
+                yield {
+                    **base,
+                    "dedupe_key": f"p:{campaign.id}:{occurrence}:{prompt_id}:c{cid}:{platform}",
+                    "prompt_id": prompt_id,
+                    "measure_id": None,
+                    "member_id": None,
+                    "channel_id": cid,
+                    "organisation_id": None,
+                    "period_key": period_key,
+                    "locale": channel_locale,
+                    "status": (DeliveryStatus.MISSED if late else DeliveryStatus.PENDING).value,
+                    "platform": platform,
+                    "next_attempt_at": None if late else fire,
+                }
 
     @staticmethod
     def _prompts_for_run(campaign: m.Campaign, run_number: int) -> list[str]:

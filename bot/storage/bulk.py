@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,20 +18,43 @@ async def insert_ignoring_duplicates(
 ) -> int:
     """Insert ``rows``; those whose ``key`` exists are left alone. Returns how many were new.
 
-    One cached statement executed many times (SQLAlchemy batches it into multi-row VALUES),
-    not a statement compiled per chunk.
+    A Core INSERT on the table, executed with one list of parameter sets per set of columns:
+    SQLAlchemy sends each list as multi-row VALUES pages (insertmanyvalues), so the statements
+    grow with the rows, never with how often their NULL columns change. (The ORM's bulk path,
+    ``insert(model)``, starts a new statement whenever the None-valued columns differ from the
+    row before: a holiday alternating SKIPPED and PENDING rows made one statement a row.)
+
+    As with the ORM, a missing or None value leaves a column with a default to that default;
+    a None in any other column is stored as NULL.
     """
     if not rows:
         return 0
+    table = cast(Table, model.__table__)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    columns = sorted({name for row in rows for name in row})
-    uniform = [{name: row.get(name) for name in columns} for row in rows]
-    statement = (
-        insert(model).on_conflict_do_nothing(index_elements=[key]).returning(getattr(model, key))
-    )
-    result = await session.execute(statement, uniform)
-    return len(result.all())
+    statement = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    created = 0
+    for uniform in _by_columns(table, rows):
+        result = await session.execute(statement, uniform)
+        created += len(result.all())
+    return created
+
+
+def _by_columns(table: Table, rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows grouped by the columns they set (in order of first appearance), each row
+    with every key of its group: callers build rows alike, so this is one group, or two."""
+    defaulted = {
+        column.key
+        for column in table.columns
+        if column.default is not None or column.server_default is not None
+    }
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        present = {
+            name: value for name, value in row.items() if value is not None or name not in defaulted
+        }
+        groups.setdefault(frozenset(present), []).append(present)
+    return list(groups.values())
 
 
 async def claim_once(
