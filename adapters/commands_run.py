@@ -60,24 +60,29 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     started: list[Adapter] = []
     try:
-        async with runtime:
-            if speed is not None and isinstance(runtime.clock, ManualClock):
-                runtime.fast_forward(runtime.clock, speed)
-            for adapter in adapters:
-                await adapter.start(runtime)
-                started.append(adapter)
-            waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
-            if console is not None:
-                waiters.append(asyncio.ensure_future(console.run(stdin_lines())))
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
-            # Let the console finish what it was doing before the database closes under it.
-            await asyncio.gather(*waiters, return_exceptions=True)
+        # In order: the core (nothing sent yet), the adapters (ready to send), then sending.
+        await runtime.start(sending=False)
+        if speed is not None and isinstance(runtime.clock, ManualClock):
+            runtime.fast_forward(runtime.clock, speed)
+        for adapter in adapters:
+            await adapter.start(runtime)
+            started.append(adapter)
+        runtime.start_sending()
+        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+        if console is not None:
+            waiters.append(asyncio.ensure_future(console.run(stdin_lines())))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        # Let the console finish what it was doing before the database closes under it.
+        await asyncio.gather(*waiters, return_exceptions=True)
     finally:
-        # After the runtime's last drain, so what was due still reaches Slack and Matrix.
+        # Stop receiving, send what is due (the rest stays in the outbox), close transports.
         for adapter in reversed(started):
-            await adapter.stop()
+            await adapter.stop_receiving()
+        await runtime.stop()
+        for adapter in reversed(started):
+            await adapter.close()
 
 
 def build_ports(

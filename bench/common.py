@@ -24,7 +24,7 @@ import sqlalchemy
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
-from bot.ports import Attachment, Destination, Outgoing, Sent
+from bot.ports import Attachment, Destination, Outgoing, Reply, ReplyTo, Sent
 from bot.runtime import Runtime
 from bot.storage.records import Delivery
 from tests.pgserver import PostgresServer, PostgresUnavailable
@@ -135,6 +135,9 @@ class InstantPort:
         ref = f"msg-{next(self._refs)}"
         self.sent.append((to.target, ref))
         return Sent(ref, thread_ref=to.thread, address=to.target)
+
+    async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
+        return Sent(f"r{key}", address=to.channel)
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         return Sent(f"file-{next(self._refs)}", address=to.target)

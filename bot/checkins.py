@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.values import DeliveryKind, DeliveryStatus
@@ -56,3 +56,18 @@ async def latest_open(
     if platform is not None:
         query = query.where(Delivery.platform == platform)
     return await s.scalar(query)
+
+
+async def in_flight(s: AsyncSession, member_id: int) -> bool:
+    """Whether a prompt (or reminder) to this member, or to a channel, is being sent now: an
+    answer to a message we cannot find yet may be an answer to it."""
+    found = await s.scalar(
+        select(Delivery.id)
+        .where(
+            Delivery.status == DeliveryStatus.SENDING.value,
+            Delivery.kind.in_([DeliveryKind.PROMPT.value, DeliveryKind.REMINDER.value]),
+            or_(Delivery.member_id == member_id, Delivery.member_id.is_(None)),
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -1,62 +1,47 @@
-"""The outbox dispatcher: sends due deliveries through each member's platform, with backoff.
+"""The outbox dispatcher: claims due deliveries, sends each through its platform, records each
+outcome the moment its send completes.
 
-A delivery row exists before anything is sent, so a crash or an outage loses nothing: the row
-stays pending and is sent when the platform answers again. A platform's “slow down” postpones
-every send to it by the time it asked for; other failures back off exponentially with jitter.
+A delivery row exists before anything is sent, so a crash or an outage loses nothing. A row is
+claimed (``sending``, by this process, until a lease ends) just before its send starts, so only
+the sends really in flight can have an unknown outcome after a crash: their claims run out and
+they are sent again as ``Outgoing.attempt`` > 0, which tells a port without idempotency keys to
+look before posting. Replies to people have a lane of their own, claimed ahead of campaigns and
+never waiting for free slots behind them. What a failure means is :mod:`bot.retry`'s to say.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
+import os
+import secrets
+import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
-from bot.domain.values import DeliveryKind, DeliveryStatus
-from bot.ports import (
-    ChatPort,
-    Clock,
-    Destination,
-    Outgoing,
-    PlatformError,
-    RateLimited,
-    Rejected,
-    Waiting,
-)
-from bot.render import Renderer
+from bot.domain.values import DeliveryKind, DeliveryStatus, Lane
+from bot.journal import Journal
+from bot.ports import ChatPort, Clock, PlatformError, RateLimited, Rejected
+from bot.render import BatchContext, Plan, Renderer
+from bot.replies import reply_of
+from bot.retry import RELEASED, RetryPolicy, given_up, later, outcome
 from bot.storage.database import Database
-from bot.storage.records import Delivery
+from bot.storage.records import Delivery, OutboxFile
+from bot.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
-SENDING = "sending: the outcome was not recorded yet"
-"""Set on every row of a pass before anything is sent. A row still marked so when it is next
-due was being sent when the process stopped: the platform may have posted it, so the port is
-told (``Outgoing.attempt``) and one without idempotency keys looks before posting again."""
+__all__ = ["Dispatcher", "RetryPolicy"]
+LEASE = timedelta(minutes=10)
+"""How long a claim holds before another dispatcher may take the row back."""
 
 
-@dataclass
-class Outcome:
-    delivery_id: int
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_seconds: float = 5.0
-    max_seconds: float = 3600.0
-    max_wait_seconds: float = 3 * 86400.0
-    """How long a send may wait on the person (``Waiting``) after it fell due."""
-
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with full jitter around the nominal delay."""
-        nominal = min(self.max_seconds, self.base_seconds * 2.0 ** max(attempt - 1, 0))
-        return float(nominal * random.uniform(0.5, 1.5))
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Dispatcher:
@@ -69,8 +54,9 @@ class Dispatcher:
         *,
         preference: Sequence[str] | None = None,
         concurrency: int = 32,
+        reply_concurrency: int = 8,
         retry: RetryPolicy | None = None,
-        batch: int = 500,
+        lease: timedelta = LEASE,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -78,27 +64,31 @@ class Dispatcher:
         self.preference = list(preference or self.ports)
         self.renderer = renderer
         self.retry = retry or RetryPolicy()
-        self.batch = batch
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self.lease = lease
+        self.worker = worker_name()
+        self.journal = Journal(db)
+        self.capacity = {Lane.REPLIES: reply_concurrency, Lane.SCHEDULED: concurrency}
+        self.busy = {Lane.REPLIES: 0, Lane.SCHEDULED: 0}
+        self.inflight = TaskGroup("sends")
         self._wake = asyncio.Event()
         self._blocked_until: dict[str, datetime] = {}
-        self._lock = asyncio.Lock()
+        self._claiming = asyncio.Lock()
         self.sent_count = 0
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """Send whatever falls due until ``stop`` is set."""
+        """Send whatever falls due until ``stop`` is set; sends under way then finish."""
         while not stop.is_set():
-            try:
-                handled = await self.run_due()
-            except Exception:
-                log.exception("the dispatcher failed a pass; trying again shortly")
-                handled = 0
-            if handled:
-                continue
             self._wake.clear()
+            try:
+                started = await self.top_up()
+            except Exception:
+                log.exception("the dispatcher could not claim work; trying again shortly")
+                started = 0
+            if started:
+                continue
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait(
@@ -106,206 +96,226 @@ class Dispatcher:
             )
             waiter.cancel()
             stopper.cancel()
+        await self.inflight.wait()
 
-    async def drain(self) -> int:
-        """Send everything due now, including retries that fall due meanwhile; for tests and EOF."""
+    async def drain(self, deadline: float | None = None) -> int:
+        """Send everything due now and wait for it (tests, benchmarks, the end of input).
+        With ``deadline`` (the loop's time), stop claiming then; the rest stays in the outbox."""
+        loop = asyncio.get_running_loop()
         total = 0
-        while handled := await self.run_due():
-            total += handled
+        while True:
+            if deadline is not None and loop.time() >= deadline:
+                break
+            started = await self.top_up(eager=True)
+            total += started
+            if len(self.inflight):
+                await self._one_finished()
+            elif not started:
+                break
+        await self.inflight.wait()
         return total
 
-    async def run_due(self) -> int:
-        """One pass over what is due; passes never overlap, so nothing is sent twice."""
-        async with self._lock:
-            return await self._pass()
+    async def _one_finished(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):  # a send may end between the check and here
+            await asyncio.wait_for(self._wake.wait(), 0.05)
 
-    async def _pass(self) -> int:
-        now = self.clock.now()
-        async with self.db.session() as s:
-            rows = (
-                await s.scalars(
-                    select(Delivery)
-                    .where(
-                        Delivery.status == DeliveryStatus.PENDING.value,
-                        Delivery.next_attempt_at <= now,
+    async def top_up(self, *, eager: bool = False) -> int:
+        """Claim due rows for the free slots of each lane and start sending them."""
+        started = 0
+        async with self._claiming:
+            for lane in (Lane.REPLIES, Lane.SCHEDULED):
+                free = self.capacity[lane] - self.busy[lane]
+                if free <= 0 or (not eager and self.busy[lane] and free < self.capacity[lane] // 4):
+                    continue  # top up in handfuls, not one claim per finished send
+                claimed = await self._claim(lane, free)
+                if claimed is None:
+                    continue
+                rows, context, uncertain = claimed
+                for row in rows:
+                    self.busy[lane] += 1
+                    self.inflight.spawn(
+                        self._one(row, context, row.id in uncertain, lane), f"send:{row.id}"
                     )
-                    .order_by(Delivery.next_attempt_at, Delivery.id)
-                    .limit(self.batch)
-                )
-            ).all()
-            if not rows:
-                return 0
-            context = await self.renderer.context(s, rows, self.preference)
-            before = {row.id: row.last_error for row in rows}
-            await s.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(list(before)))
-                .values(last_error=SENDING)
-                .execution_options(synchronize_session=False)
-            )
-        outcomes = await asyncio.gather(
-            *(self._one(row, context, now, before[row.id]) for row in rows)
+                started += len(rows)
+        return started
+
+    async def _claim(
+        self, lane: Lane, limit: int
+    ) -> tuple[list[Delivery], BatchContext, set[int]] | None:
+        """Rows due in ``lane`` (and rows whose claim ran out), claimed for this process."""
+        now = self.clock.now()
+        due = or_(
+            and_(
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.next_attempt_at <= now,
+            ),
+            and_(
+                Delivery.status == DeliveryStatus.SENDING.value,
+                Delivery.claimed_until < now,
+            ),
         )
-        await self._record(outcomes)
-        return len(rows)
-
-    async def _record(self, outcomes: Sequence[Outcome]) -> None:
-        """One executemany per set of columns (sent, failed, postponed differ), not a
-        statement per row: ORM bulk UPDATE by primary key."""
-        changes = [{"id": o.delivery_id, **o.values} for o in outcomes if o.values]
         async with self.db.session() as s:
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for change in changes:
-                by_columns.setdefault(tuple(sorted(change)), []).append(change)
-            for group in by_columns.values():
-                await s.execute(update(Delivery), group)
+            rows = list(
+                (
+                    await s.scalars(
+                        select(Delivery)
+                        .where(Delivery.lane == int(lane), due)
+                        .order_by(Delivery.next_attempt_at, Delivery.id)
+                        .limit(limit)
+                    )
+                ).all()
+            )
+        if not rows:
+            return None
+        async with self.db.session() as s:
+            taken = set(
+                (
+                    await s.scalars(
+                        update(Delivery)
+                        .where(Delivery.id.in_([r.id for r in rows]), due)
+                        .values(
+                            status=DeliveryStatus.SENDING.value,
+                            claimed_by=self.worker,
+                            claimed_at=now,
+                            claimed_until=now + self.lease,
+                        )
+                        .returning(Delivery.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).all()
+            )
+        rows = [r for r in rows if r.id in taken]  # another dispatcher may have been quicker
+        if not rows:
+            return None
+        uncertain = {r.id for r in rows if r.status == DeliveryStatus.SENDING.value}
+        if uncertain:
+            log.info("%d sends whose outcome was never recorded are tried again", len(uncertain))
+        async with self.db.session() as s:
+            context = await self.renderer.context(s, rows, self.preference)
+            if lane is Lane.REPLIES:
+                files = (
+                    await s.scalars(
+                        select(OutboxFile)
+                        .where(OutboxFile.delivery_id.in_([r.id for r in rows]))
+                        .order_by(OutboxFile.id)
+                    )
+                ).all()
+                for file in files:
+                    context.files.setdefault(file.delivery_id, []).append(file)
+        return rows, context, uncertain
 
-    async def _one(
-        self, row: Delivery, context: Any, now: datetime, last_error: str | None
-    ) -> Outcome:
+    async def _one(self, row: Delivery, context: BatchContext, uncertain: bool, lane: Lane) -> None:
+        try:
+            values = await self._attempt(row, context, uncertain)
+            await self.journal.record(row.id, values)
+        except Exception:
+            log.exception("delivery %s: its outcome could not be recorded", row.id)
+        finally:
+            self.busy[lane] -= 1
+            self._wake.set()
+
+    async def _attempt(
+        self, row: Delivery, context: BatchContext, uncertain: bool
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        attempt = row.attempts + uncertain
+        if row.kind == DeliveryKind.REPLY.value:
+            return await self._reply(row, context, attempt, now)
         try:
             plan = self.renderer.plan(row, context)
         except Rejected as exc:
-            return Outcome(
-                row.id,
-                {
-                    "status": DeliveryStatus.FAILED.value,
-                    "last_error": str(exc),
-                    "next_attempt_at": None,
-                },
-            )
-        if plan is None:
-            return Outcome(
-                row.id,
-                {
-                    "status": DeliveryStatus.CANCELLED.value,
-                    "next_attempt_at": None,
-                    "last_error": None,
-                },
-            )
-        platform, destination, message = plan.platform, plan.destination, plan.message
-        port = self.ports.get(platform)
+            return given_up(str(exc))
+        if plan is None:  # no longer needed (answered meanwhile)
+            return {**RELEASED, "status": DeliveryStatus.CANCELLED.value, "next_attempt_at": None}
+        port = self.ports.get(plan.platform)
         if port is None:
-            return Outcome(
-                row.id,
-                {
-                    "status": DeliveryStatus.FAILED.value,
-                    "next_attempt_at": None,
-                    "last_error": f"no {platform} adapter is running",
-                },
-            )
-        blocked = self._blocked_until.get(platform)
+            return given_up(f"no {plan.platform} adapter is running")
+        blocked = self._blocked_until.get(plan.platform)
         if blocked and blocked > now:
-            return Outcome(row.id, {"next_attempt_at": blocked, "last_error": last_error})
-        uncertain = last_error == SENDING  # the last send's outcome was never recorded
-        message = replace(message, attempt=row.attempts + uncertain)
-        outcome = await self._send(row, port, destination, message, now, plan.remind_after)
-        if plan.attachments and outcome.values.get("status") == DeliveryStatus.SENT.value:
-            for attachment in plan.attachments:
-                try:
-                    await port.upload(destination, attachment, attachment.title)
-                except Exception as exc:  # the message itself went out: do not send it again
-                    log.warning(
-                        "delivery %s: %s was not uploaded: %s", row.id, attachment.filename, exc
-                    )
-        return outcome
-
-    async def _send(
-        self,
-        row: Delivery,
-        port: ChatPort,
-        destination: Destination,
-        message: Outgoing,
-        now: datetime,
-        remind_after: int | None,
-    ) -> Outcome:
+            return later(blocked, row.last_error)
         try:
-            async with self._semaphore:
-                sent = await port.send(destination, message)
-        except RateLimited as exc:
-            until = now + timedelta(seconds=max(exc.retry_after, 0.05))
-            self._blocked_until[port.platform] = max(
-                until, self._blocked_until.get(port.platform, until)
-            )
-            return Outcome(row.id, {"next_attempt_at": until, "last_error": f"rate limited: {exc}"})
-        except Waiting as exc:
-            return self._waiting(row, now, exc)
-        except Rejected as exc:
-            log.warning("delivery %s refused by %s: %s", row.id, port.platform, exc)
-            return Outcome(
-                row.id,
-                {
-                    "status": DeliveryStatus.FAILED.value,
-                    "last_error": str(exc)[:2000],
-                    "next_attempt_at": None,
-                },
-            )
-        except (PlatformError, OSError, TimeoutError) as exc:
-            return self._failed(row, now, exc)
-        except Exception as exc:  # an adapter bug must not stop the outbox
-            log.exception("delivery %s: unexpected error from %s", row.id, port.platform)
-            return self._failed(row, now, exc)
+            sent = await port.send(plan.destination, replace(plan.message, attempt=attempt))
+        except Exception as exc:
+            return self._failed(row, plan.platform, exc, now)
+        await self._attachments(row, port, plan)
         self.sent_count += 1
-        sent_at = sent.sent_at or now
-        values: dict[str, Any] = {
+        values = self._sent(row, port.platform, sent.sent_at or now)
+        values.update(
+            address=sent.address or plan.destination.target,
+            message_ref=sent.message_ref,
+            thread_ref=sent.thread_ref,
+        )
+        if row.kind == DeliveryKind.PROMPT.value and row.member_id and plan.remind_after:
+            values["remind_at"] = values["sent_at"] + timedelta(minutes=plan.remind_after)
+        return values
+
+    async def _reply(
+        self, row: Delivery, context: BatchContext, attempt: int, now: datetime
+    ) -> dict[str, Any]:
+        to, reply = reply_of(row.payload or {}, context.files.get(row.id, []))
+        port = self.ports.get(to.platform)
+        if port is None:
+            return given_up(f"no {to.platform} adapter is running")
+        try:
+            sent = await port.reply(to, reply, key=row.dedupe_key, attempt=attempt)
+        except Exception as exc:
+            return self._failed(row, to.platform, exc, now)
+        self.sent_count += 1
+        values = self._sent(row, port.platform, sent.sent_at or now)
+        values.update(address=sent.address or to.channel, message_ref=sent.message_ref)
+        return values
+
+    def _sent(self, row: Delivery, platform: str, sent_at: datetime) -> dict[str, Any]:
+        return {
+            **RELEASED,
             "status": DeliveryStatus.SENT.value,
             "sent_at": sent_at,
-            "platform": port.platform,
-            "address": sent.address or destination.target,
-            "message_ref": sent.message_ref,
-            "thread_ref": sent.thread_ref,
+            "platform": platform,
             "attempts": row.attempts + 1,
             "next_attempt_at": None,
             "last_error": None,
         }
-        if row.kind == DeliveryKind.PROMPT.value and row.member_id and remind_after:
-            values["remind_at"] = sent_at + timedelta(minutes=remind_after)
-        return Outcome(row.id, values)
 
-    def _waiting(self, row: Delivery, now: datetime, exc: Waiting) -> Outcome:
-        """Waiting on the person is no failed attempt: check again later, within a limit."""
-        waited = (now - row.scheduled_at).total_seconds()
-        if waited >= self.retry.max_wait_seconds:
-            log.warning("delivery %s: gave up waiting after %.0f h: %s", row.id, waited / 3600, exc)
-            return Outcome(
-                row.id,
-                {
-                    "status": DeliveryStatus.FAILED.value,
-                    "last_error": f"gave up waiting after {waited / 3600:.0f} h: {exc}"[:2000],
-                    "next_attempt_at": None,
-                },
-            )
-        return Outcome(
-            row.id,
-            {
-                "next_attempt_at": now + timedelta(seconds=max(exc.retry_after, 1.0)),
-                "last_error": f"waiting: {exc}"[:2000],
-            },
+    def _failed(
+        self, row: Delivery, platform: str, exc: BaseException, now: datetime
+    ) -> dict[str, Any]:
+        if isinstance(exc, RateLimited):  # everything to this platform waits as asked
+            until = now + timedelta(seconds=max(exc.retry_after, 0.05))
+            self._blocked_until[platform] = max(until, self._blocked_until.get(platform, until))
+        elif not isinstance(exc, PlatformError | Rejected | OSError | TimeoutError):
+            log.error("delivery %s: unexpected error from %s", row.id, platform, exc_info=exc)
+        return outcome(
+            self.retry,
+            exc,
+            delivery_id=row.id,
+            attempts=row.attempts,
+            scheduled_at=row.scheduled_at,
+            now=now,
         )
 
-    def _failed(self, row: Delivery, now: datetime, exc: BaseException) -> Outcome:
-        attempts = row.attempts + 1
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        if attempts >= self.retry.max_attempts:
-            log.error("delivery %s failed for good after %d attempts: %s", row.id, attempts, error)
-            return Outcome(
-                row.id,
-                {
-                    "status": DeliveryStatus.FAILED.value,
-                    "attempts": attempts,
-                    "last_error": error,
-                    "next_attempt_at": None,
-                },
+    async def _attachments(self, row: Delivery, port: ChatPort, plan: Plan) -> None:
+        for attachment in plan.attachments:
+            try:
+                await port.upload(plan.destination, attachment, attachment.title)
+            except Exception as exc:  # the message itself went out: do not send it again
+                log.warning(
+                    "delivery %s: %s was not uploaded: %s", row.id, attachment.filename, exc
+                )
+
+    async def release_claims(self) -> int:
+        """At start, with one process per database: claims left by a process that died are
+        taken back at once (their sends' outcomes are unknown)."""
+        async with self.db.session() as s:
+            result = await s.execute(
+                update(Delivery)
+                .where(Delivery.status == DeliveryStatus.SENDING.value)
+                .values(claimed_until=self.clock.now() - timedelta(seconds=1))
+                .execution_options(synchronize_session=False)
             )
-        delay = self.retry.delay(attempts)
-        log.warning(
-            "delivery %s failed (attempt %d), retrying in %.0fs: %s", row.id, attempts, delay, error
-        )
-        return Outcome(
-            row.id,
-            {
-                "attempts": attempts,
-                "last_error": error,
-                "next_attempt_at": now + timedelta(seconds=delay),
-            },
-        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            log.info(
+                "%d sends were under way when the bot stopped; they are checked and resent", count
+            )
+        return count

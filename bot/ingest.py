@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.checkins import in_flight
 from bot.domain.answers import Answer, parse_answer
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
@@ -52,6 +53,8 @@ def answer_ref(event: InboundEvent) -> tuple[str, str, str] | None:
 class Answered:
     """A check-in was stored: adapters may show it on the prompt message."""
 
+    platform: str
+    """The platform the answer came from, where the prompt message is."""
     delivery_id: int
     message_ref: str | None
     address: str
@@ -72,6 +75,9 @@ class AnswerItem:
     replies: list[Reply] = field(default_factory=list)
     release: bool = False
     """Forget the event id (it stored nothing), as one event at a time would."""
+    wait: bool = False
+    """It points at no prompt yet while one of the member's prompts is being sent: try again
+    once that send's outcome is recorded (the answer may be quicker than our bookkeeping)."""
 
 
 def item_for(event: InboundEvent) -> AnswerItem:
@@ -89,6 +95,8 @@ class Batch:
     """A second answer to the same prompt within the batch: handle in the next one."""
     plain: list[InboundEvent]
     """Direct messages replying to something that is not a prompt: handle one at a time."""
+    waiting: list[InboundEvent] = field(default_factory=list)
+    """Answers to a message that may be a prompt still being recorded (``AnswerItem.wait``)."""
 
 
 def _insert(s: AsyncSession) -> Any:
@@ -104,6 +112,7 @@ async def answer_many(
     answered: list[Answered],
     *,
     claim: bool = True,
+    patient: bool = False,
 ) -> Batch:
     """Store answers in one transaction.
 
@@ -160,12 +169,15 @@ async def answer_many(
                     "I don't know you yet: ask your alliance's backbone team to add your "
                     f"{event.platform} account ({event.sender}) to the alliance file."
                 )
+            if delivery is None and item.ref and patient and await in_flight(s, member.id):
+                item.wait = item.release = True
+                continue
             if delivery is None or delivery.prompt_id is None:
                 if isinstance(event, MessageReceived) and item.ref:
                     if event.is_direct:  # a reply to some other message in a DM
                         plain.append(event)
-                        item.release = True
-                    continue  # in a channel, a thread that is not a prompt's: conversation
+                    item.release = True  # in a channel, a thread that is not a prompt's: chat
+                    continue
                 raise UserError(CLOSED)
             if delivery.member_id not in (None, member.id):
                 raise UserError(NOT_YOURS)
@@ -199,6 +211,7 @@ async def answer_many(
                 offers[(delivery.id, member.id)] = (item, member.locale)
         answered.append(
             Answered(
+                event.platform,
                 delivery.id,
                 delivery.message_ref,
                 delivery.address or "",
@@ -229,7 +242,8 @@ async def answer_many(
                 tuple_(ProcessedEvent.platform, ProcessedEvent.event_id).in_(released)
             )
         )
-    return Batch([i.replies for i in items], later, plain)
+    waiting = [i.event for i in items if i.wait]
+    return Batch([i.replies for i in items], later, plain, waiting)
 
 
 def _offer_share(offer: tuple[AnswerItem, str] | None, checkin_id: int) -> None:

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from bot.events import Event
+
 
 class DestinationKind(StrEnum):
     PERSON = "person"
@@ -111,6 +113,37 @@ class Reply:
     actions: tuple[Action, ...] = ()
 
 
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where the answer to an inbound event goes: built by the adapter that received the event
+    (``of`` covers the usual case) and kept with the reply in the outbox until it is sent."""
+
+    platform: str
+    event_id: str
+    """The event answered: a reply relates to it, and the reply's outbox keys derive from it."""
+    sender: str
+    """The person answered (their platform user id)."""
+    channel: str
+    """Where the event happened (a channel, room or direct chat)."""
+    is_direct: bool = False
+    thread: str | None = None
+    """The thread to answer in, as the platform names it."""
+    about: str | None = None
+    """The message the event acted on (a button or reaction on a prompt), if any."""
+
+    @classmethod
+    def of(cls, event: Event) -> ReplyTo:
+        return cls(
+            platform=event.platform,
+            event_id=event.event_id,
+            sender=event.sender,
+            channel=event.channel,
+            is_direct=event.is_direct,
+            thread=getattr(event, "thread", None),
+            about=getattr(event, "message_ref", None),
+        )
+
+
 class PlatformError(Exception):
     """A send failed for a reason that may pass: retried with backoff."""
 
@@ -150,6 +183,13 @@ class ChatPort(Protocol):
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         """Post a file (a chart, an export)."""
+        ...
+
+    async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
+        """Post the answer to an event where it belongs on this platform (its thread or direct
+        chat; privately where the platform can), with the reply's files. ``key`` is stable for
+        this reply (an idempotency key); ``attempt`` > 0: an earlier try may have posted it
+        already (see ``Outgoing.attempt``)."""
         ...
 
     async def mark_answered(self, sent: Sent, to: Destination, summary: str) -> None:

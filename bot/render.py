@@ -16,7 +16,7 @@ from bot.i18n import t
 from bot.ports import Attachment, ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
 from bot.storage import models as m
 from bot.storage.prompts import load_prompts
-from bot.storage.records import CheckIn, Delivery
+from bot.storage.records import CheckIn, Delivery, OutboxFile
 
 
 @dataclass
@@ -38,6 +38,8 @@ class BatchContext:
     answered_parents: set[int] = field(default_factory=set)
     digests: dict[tuple[str, str], DigestContent] = field(default_factory=dict)
     preference: list[str] = field(default_factory=list)
+    files: dict[int, list[OutboxFile]] = field(default_factory=dict)
+    """The files of reply rows, by delivery id."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ class Renderer:
         self, s: AsyncSession, rows: Sequence[Delivery], preference: Sequence[str]
     ) -> BatchContext:
         ctx = BatchContext(preference=list(preference))
-        ctx.prompts = await load_prompts(s)
+        if any(r.kind != DeliveryKind.REPLY.value for r in rows):
+            ctx.prompts = await load_prompts(s)
         member_ids = {r.member_id for r in rows if r.member_id is not None}
         if member_ids:
             for mid, handle, name, locale, org in (

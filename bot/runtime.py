@@ -8,6 +8,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
 
 from bot.alliance.apply import LoadReport, load_alliance
 from bot.alliance.validate import validate_file
@@ -16,14 +19,17 @@ from bot.clock import ManualClock
 from bot.delivery import Dispatcher, RetryPolicy
 from bot.directory import Directory
 from bot.domain.errors import UserError
+from bot.domain.values import DeliveryStatus, Lane
 from bot.events import InboundEvent
 from bot.ingest import answer_ref
-from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, Sent
+from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, ReplyTo, Sent
 from bot.render import Renderer
+from bot.replies import reply_prefix
 from bot.scheduling.planner import Planner
 from bot.scheduling.scheduler import Scheduler
 from bot.service import Answered, Service
 from bot.storage.database import Database
+from bot.storage.records import Delivery
 from bot.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,8 @@ class Runtime:
         retry: RetryPolicy | None = None,
         send_concurrency: int = 32,
         background_dispatch: bool = True,
+        patience: float = 30.0,
+        stop_timeout: float = 20.0,
     ) -> None:
         self.db = Database(database_url)
         self.clock = clock
@@ -69,7 +77,13 @@ class Runtime:
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
         self.scheduler = Scheduler(self.planner)
-        self.batcher = Batcher(self.service.handle_answers)
+        self.batcher = Batcher(
+            lambda items, patient: self.service.handle_answers(items, patient=patient)
+        )
+        self.patience = patience
+        """How long an answer to a message we cannot place waits for prompts being sent."""
+        self.stop_timeout = stop_timeout
+        """At stop, how long to go on sending what is due; the rest stays in the outbox."""
         self.background_dispatch = background_dispatch
         """False: nothing is sent until ``settle()``/``dispatcher.drain()`` (benchmarks)."""
         self._batching = False
@@ -88,26 +102,33 @@ class Runtime:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def start(self) -> None:
+    async def start(self, *, sending: bool = True) -> None:
+        """Migrate, load, catch up; then send, unless ``sending`` is False: the composition
+        root calls ``start_sending()`` once the adapters are ready to send."""
         await self.db.upgrade()
+        await self.dispatcher.release_claims()
         if self.alliance_file is not None:
             await self.load(self.alliance_file)
         await self.planner.tick()
-        if self.background_dispatch:
-            self._dispatch_task = self.loops.spawn(
-                self.dispatcher.run(self._dispatch_stop), "dispatcher"
-            )
         self.loops.spawn(self.batcher.run(self._stop), "answers")
         self._batching = True
         if self.real_time:
             self.scheduler.start()
             await self.scheduler.rebuild()
         self.started = True
+        if sending:
+            self.start_sending()
         log.info(
             "alliance-bot started on %s with %s",
             self.db.describe(),
             ", ".join(self.ports) or "no platform",
         )
+
+    def start_sending(self) -> None:
+        if self.background_dispatch and self._dispatch_task is None:
+            self._dispatch_task = self.loops.spawn(
+                self.dispatcher.run(self._dispatch_stop), "dispatcher"
+            )
 
     async def load(self, path: Path) -> LoadReport:
         alliance, problems = await asyncio.to_thread(validate_file, path)
@@ -120,31 +141,97 @@ class Runtime:
         return self.load_report
 
     async def stop(self) -> None:
-        """Stop taking new work, send what is already due, then close everything."""
+        """Stop taking new work, send what is due for a while (``stop_timeout``), then close.
+        Adapters stop receiving before this and close their connections after it."""
         self.scheduler.shutdown()
         self._stop.set()
         self._dispatch_stop.set()
         self._batching = False
         self.dispatcher.wake()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_timeout
         try:
-            await asyncio.wait_for(self.loops.wait(), timeout=30)
-            await asyncio.wait_for(self.tasks.wait(), timeout=30)
+            await asyncio.wait_for(self.loops.wait(), timeout=self.stop_timeout)
             if self.started:
-                await asyncio.wait_for(self.dispatcher.drain(), timeout=30)
+                await asyncio.wait_for(
+                    self.dispatcher.drain(deadline=deadline), timeout=self.stop_timeout + 30
+                )
+            await asyncio.wait_for(self.tasks.wait(), timeout=5)
         except TimeoutError:
-            log.warning("background work did not finish within 30 s; it stays in the outbox")
+            log.warning("sending did not finish in time; what is left stays in the outbox")
             await self.loops.cancel()
             await self.tasks.cancel()
+            await self.dispatcher.inflight.cancel()
+        if self.started:
+            with contextlib.suppress(Exception):
+                left = await self.outbox_due()
+                if left:
+                    log.info("%d deliveries stay in the outbox for the next start", left)
         await self.db.dispose()
         self.started = False
 
-    async def handle(self, event: InboundEvent) -> list[Reply]:
-        if self._batching and answer_ref(event) is not None:
-            replies = await self.batcher.submit(event)  # answers arriving together share a batch
-        else:
-            replies = await self.service.handle(event)
+    async def outbox_due(self) -> int:
+        """How many deliveries are due or being sent."""
+        async with self.db.session() as s:
+            return int(
+                await s.scalar(
+                    select(func.count(Delivery.id)).where(
+                        Delivery.status.in_(
+                            [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
+                        ),
+                        Delivery.next_attempt_at <= self.clock.now(),
+                    )
+                )
+                or 0
+            )
+
+    async def handle(self, event: InboundEvent, to: ReplyTo | None = None) -> list[Reply]:
+        """Store what ``event`` means with its replies; the outbox sends them (``to`` says
+        where, when the adapter knows better than the event). An answer to a prompt that is
+        still being sent waits for it, a while."""
+        to = to or ReplyTo.of(event)
+        replies: list[Reply] | None = None
+        for patient in (True, False):
+            if self._batching and answer_ref(event) is not None:
+                replies = await self.batcher.submit((event, to), patient)
+            else:
+                replies = await self.service.handle(event, to, patient=patient)
+            if replies is not None:
+                break
+            await self.service.in_flight_settled(event, self.patience)
         self.dispatcher.wake()
-        return replies
+        return replies or []
+
+    async def replies_sent(self, event: InboundEvent | None = None, within: float = 30.0) -> bool:
+        """Wait until the replies to ``event`` (or all replies due) have left the outbox: sent
+        or given up. False if some are still there after ``within`` seconds."""
+        where: list[Any] = [
+            Delivery.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value])
+        ]
+        if event is None:
+            where += [
+                Delivery.lane == int(Lane.REPLIES),
+                Delivery.next_attempt_at <= self.clock.now(),
+            ]
+        else:
+            prefix = reply_prefix(event.platform, event.event_id)
+            where += [Delivery.dedupe_key >= prefix, Delivery.dedupe_key < prefix[:-1] + ";"]
+        journal = self.dispatcher.journal
+
+        async def waiting() -> int:
+            async with self.db.session() as s:
+                return int(await s.scalar(select(func.count(Delivery.id)).where(*where)) or 0)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while await waiting():
+            if loop.time() >= deadline:
+                return False
+            self.dispatcher.wake()
+            async with journal.recorded:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(journal.recorded.wait(), 0.2)
+        return True
 
     async def settle(self) -> None:
         """Handle everything due by the clock's now: runs, reminders and sends."""
@@ -190,8 +277,8 @@ class Runtime:
     async def tasks_idle(self) -> None:
         await asyncio.sleep(0)
 
-    def _answered(self, item: Answered, platform: str) -> None:
-        port = self.ports.get(platform)
+    def _answered(self, item: Answered) -> None:
+        port = self.ports.get(item.platform)
         if port is None or item.message_ref is None:
             return
         sent = Sent(item.message_ref, address=item.address)

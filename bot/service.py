@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.checkins import latest_open
+from bot.checkins import in_flight, latest_open
 from bot.commands import CommandContext, run_command
 from bot.digest.stars import on_reaction
 from bot.directory import member_by_account
@@ -27,7 +28,8 @@ from bot.events import (
     Undecryptable,
 )
 from bot.ingest import Answered, AnswerItem, answer_many, answer_ref, item_for
-from bot.ports import Clock, Reply
+from bot.ports import Clock, Reply, ReplyTo
+from bot.replies import enqueue_replies
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
 from bot.storage.bulk import claim_once
@@ -48,7 +50,7 @@ class Service:
         db: Database,
         clock: Clock,
         planner: Planner,
-        on_answered: Callable[[Answered, str], None] | None = None,
+        on_answered: Callable[[Answered], None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -58,13 +60,20 @@ class Service:
         self._source: str | None = None
         """The alliance file's digest the cached prompts came from."""
 
-    async def handle(self, event: InboundEvent) -> list[Reply]:
-        """Decide what ``event`` means; a replayed event id changes nothing and says nothing."""
+    async def handle(
+        self, event: InboundEvent, to: ReplyTo | None = None, *, patient: bool = False
+    ) -> list[Reply] | None:
+        """Decide what ``event`` means and store its effect with its replies (one transaction);
+        the replies go out through the outbox. A replayed event id changes nothing. None: it
+        may answer a prompt still being sent (``patient``); wait for that, then ask again."""
+        to = to or ReplyTo.of(event)
         if answer_ref(event) is not None:
-            return (await self.handle_answers([event]))[0]
-        return await self.handle_one(event)
+            return (await self.handle_answers([(event, to)], patient=patient))[0]
+        return await self.handle_one(event, to, patient=patient)
 
-    async def handle_one(self, event: InboundEvent) -> list[Reply]:
+    async def handle_one(
+        self, event: InboundEvent, to: ReplyTo, *, patient: bool = False
+    ) -> list[Reply] | None:
         """Anything but an answer to a prompt message: commands, direct messages, edits."""
         answered: list[Answered] = []
         try:
@@ -81,19 +90,43 @@ class Service:
                 )
                 if not first_time:
                     return []
-                replies = await self._decide(s, event, answered)
+                replies = await self._decide(s, event, answered, patient)
+                await enqueue_replies(s, to, replies, self.clock.now())
+        except _InFlight:
+            return None
         except UserError as exc:
-            return [Reply(str(exc))]
+            return await self._say(to, [Reply(str(exc))])
         except IntegrityError:
             log.info("event %s/%s was handled concurrently", event.platform, event.event_id)
             return []
         except Exception:
             log.exception("could not handle %s event %s", event.platform, event.event_id)
-            return [Reply(SORRY)]
-        if self.on_answered:
-            for item in answered:
-                self.on_answered(item, event.platform)
+            return await self._say(to, [Reply(SORRY)])
+        self._announce(answered)
         return replies
+
+    async def _say(self, to: ReplyTo, replies: list[Reply]) -> list[Reply]:
+        """Replies to an event that stored nothing (refused, or failed): on their own."""
+        try:
+            async with self.db.session() as s:
+                await enqueue_replies(s, to, replies, self.clock.now())
+        except Exception:
+            log.exception("could not queue a reply to %s event %s", to.platform, to.event_id)
+        return replies
+
+    async def in_flight_settled(self, event: InboundEvent, patience: float) -> None:
+        """Wait (up to ``patience`` seconds) until no prompt to the sender is being sent."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        while loop.time() < deadline:
+            async with self.db.session() as s:
+                member = await self.member_for(s, event)
+                if member is None or not await in_flight(s, member.id):
+                    return
+            await asyncio.sleep(0.05)
+        log.warning(
+            "a prompt to %s is still being sent; handling their answer anyway", event.sender
+        )
 
     async def prompt(self, s: AsyncSession, prompt_id: str) -> PromptDef:
         """Prompt definitions change only when an alliance file is loaded: cache them."""
@@ -112,7 +145,7 @@ class Service:
         return await member_by_account(s, event.platform, event.sender)
 
     async def _decide(
-        self, s: AsyncSession, event: InboundEvent, answered: list[Answered]
+        self, s: AsyncSession, event: InboundEvent, answered: list[Answered], patient: bool
     ) -> list[Reply]:
         member = await self.member_for(s, event)
         if isinstance(event, Reacted | Retracted):
@@ -143,10 +176,15 @@ class Service:
             return await run_command(ctx, event.name, event.args)
         if not isinstance(event, MessageReceived):  # answers to prompt messages go by batch
             raise AssertionError(f"{type(event).__name__} is handled by handle_answers")
-        return await self._message(s, member, event, answered)
+        return await self._message(s, member, event, answered, patient)
 
     async def _message(
-        self, s: AsyncSession, member: m.Member, event: MessageReceived, answered: list[Answered]
+        self,
+        s: AsyncSession,
+        member: m.Member,
+        event: MessageReceived,
+        answered: list[Answered],
+        patient: bool,
     ) -> list[Reply]:
         if event.edits:
             checkin = await s.scalar(
@@ -164,6 +202,8 @@ class Service:
         if not event.is_direct:
             return []
         delivery = await latest_open(s, member, self.clock.now(), event.platform)
+        if delivery is None and patient and await in_flight(s, member.id):
+            raise _InFlight
         if delivery is None:
             return [
                 Reply("I have no open question for you right now. Type help to see what I can do.")
@@ -192,44 +232,58 @@ class Service:
             raise UserError(replies[0].text)
         return replies
 
-    async def handle_answers(self, events: list[InboundEvent]) -> list[list[Reply]]:
-        """Answers to prompt messages, many in one transaction (see bot/ingest.py)."""
+    async def handle_answers(
+        self, events: list[tuple[InboundEvent, ReplyTo]], *, patient: bool = False
+    ) -> list[list[Reply] | None]:
+        """Answers to prompt messages, many in one transaction (see bot/ingest.py), each with
+        its replies. None for an answer to a prompt that may still be being sent."""
         answered: list[Answered] = []
+        to = {id(event): where for event, where in events}
         try:
             async with self.db.session() as s:
                 await self._fresh_prompts(s)
                 batch = await answer_many(
                     s,
-                    [item_for(e) for e in events],
+                    [item_for(e) for e, _ in events],
                     self.clock.now(),
                     lambda pid: self.prompt(s, pid),
                     answered,
+                    patient=patient,
                 )
+                elsewhere = {id(e) for e in (*batch.later, *batch.plain, *batch.waiting)}
+                for (event, where), replies in zip(events, batch.replies, strict=True):
+                    if id(event) not in elsewhere:
+                        await enqueue_replies(s, where, replies, self.clock.now())
         except IntegrityError:
             if len(events) == 1:  # handled concurrently elsewhere
                 return [[]]
-            return [(await self.handle_answers([e]))[0] for e in events]
+            return [(await self.handle_answers([e], patient=patient))[0] for e in events]
         except Exception:
             log.exception("could not store a batch of %d answers", len(events))
-            return [[Reply(SORRY)] for _ in events]
-        self._announce(answered, events[0].platform if events else "")
-        redone: dict[int, list[Reply]] = {}
+            return [await self._say(where, [Reply(SORRY)]) for _, where in events]
+        self._announce(answered)
+        redone: dict[int, list[Reply] | None] = {id(e): None for e in batch.waiting}
         if batch.later:
+            pairs = [(e, to[id(e)]) for e in batch.later]
             redone.update(
                 zip(
                     [id(e) for e in batch.later],
-                    await self.handle_answers(batch.later),
+                    await self.handle_answers(pairs, patient=patient),
                     strict=True,
                 )
             )
         for event in batch.plain:
-            redone[id(event)] = await self.handle_one(event)
-        return [redone.get(id(e), r) for e, r in zip(events, batch.replies, strict=True)]
+            redone[id(event)] = await self.handle_one(event, to[id(event)], patient=patient)
+        return [redone.get(id(e), r) for (e, _), r in zip(events, batch.replies, strict=True)]
 
-    def _announce(self, answered: list[Answered], platform: str) -> None:
+    def _announce(self, answered: list[Answered]) -> None:
         if self.on_answered:
             for item in answered:
-                self.on_answered(item, platform)
+                self.on_answered(item)
+
+
+class _InFlight(Exception):
+    """Nothing to answer yet, while a prompt to the member is being sent: roll back, wait."""
 
 
 __all__ = ["Answered", "Service"]

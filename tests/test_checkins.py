@@ -14,6 +14,7 @@ from adapters.console.translate import parse_line
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import validate_file
 from bot.events import InboundEvent
+from bot.ports import ReplyTo
 from bot.storage.records import CheckIn, Delivery
 from tests.harnesses.console import ConsoleHarness
 
@@ -155,8 +156,9 @@ async def test_skip_stops_reminders_for_that_prompt(h: ConsoleHarness) -> None:
 async def test_the_same_event_twice_in_one_batch_stores_one_answer(h: ConsoleHarness) -> None:
     event = parse_line(f"reply {h.inbox('lea')[0].ref} yes", "lea", h.clock.now())
     assert isinstance(event, InboundEvent)
-    first, second = await h.runtime.service.handle_answers([event, event])
-    assert "Thank you" in first[0].text
+    to = ReplyTo.of(event)
+    first, second = await h.runtime.service.handle_answers([(event, to), (event, to)])
+    assert first is not None and "Thank you" in first[0].text
     assert second == []
     [checkin] = await checkins(h)
     async with h.runtime.db.session() as s:

@@ -25,6 +25,7 @@ EXPECTED = {
     "digest_schedules",
     "digest_cursors",
     "deliveries",
+    "outbox_files",
     "checkins",
     "checkin_revisions",
     "processed_events",

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from adapters.slack.pacing import Pacing
 from adapters.slack.port import SlackPort
 from bot.clock import ManualClock
-from bot.delivery import SENDING
 from bot.ports import (
     Attachment,
     ChoiceOption,
@@ -330,24 +329,31 @@ async def test_the_outbox_retry_after_a_lost_response_posts_nothing_twice(
 async def test_a_crash_after_slack_posted_does_not_post_again(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The process dies after Slack posted but before the outbox wrote down the outcome: the
-    rows are still marked as being sent, so the next pass looks before posting."""
+    """The process dies after Slack posted but before the outbox wrote down the outcomes: the
+    rows are still claimed as being sent, so the restarted bot looks before posting, and
+    only for those rows."""
     async with three_members_on_slack(tmp_path, sqlite_url) as (fake, runtime):
 
-        async def died(outcomes: object) -> None:
-            raise RuntimeError("the process died before writing the outcomes down")
+        async def died(delivery_id: int, values: object) -> None:
+            raise RuntimeError("the process died before writing the outcome down")
 
-        monkeypatch.setattr(runtime.dispatcher, "_record", died)
-        with pytest.raises(RuntimeError, match="died"):
-            await runtime.advance(datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC))
+        monkeypatch.setattr(runtime.dispatcher.journal, "record", died)
+        await runtime.advance(datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC))
         assert len(fake.method_calls("chat.postMessage")) == 12  # Slack has them all
         async with runtime.db.session() as s:
             rows = (await s.scalars(select(Delivery))).all()
-        assert {(d.status, d.last_error) for d in rows} == {("pending", SENDING)}
-        monkeypatch.undo()  # the restarted process records what it does
-        await runtime.advance(datetime(2026, 11, 23, 9, 1, tzinfo=UTC))
-        async with runtime.db.session() as s:
-            statuses = Counter((await s.scalars(select(Delivery.status))).all())
+        assert {d.status for d in rows} == {"sending"}
+        assert all(d.claimed_by == runtime.dispatcher.worker for d in rows)
+        port = runtime.ports["slack"]
+        restarted = Runtime(sqlite_url, runtime.clock, {"slack": port}, real_time=False)
+        await restarted.start()  # the claims of the dead process are taken back at once
+        try:
+            await restarted.advance(datetime(2026, 11, 23, 9, 1, tzinfo=UTC))
+            async with restarted.db.session() as s:
+                statuses = Counter((await s.scalars(select(Delivery.status))).all())
+        finally:
+            await restarted.stop()
         assert statuses == {"sent": 12}
         assert len(fake.method_calls("chat.postMessage")) == 12
+        assert len(fake.method_calls("conversations.history")) == 12  # one look per lost row
         assert fake.stats()["duplicates"] == 0

@@ -8,10 +8,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
-from adapters.console.port import ConsoleMessage, ConsolePort, format_message
+from adapters.console.port import ConsolePort
 from adapters.console.translate import Directive, parse_line
 from bot.clock import ManualClock
-from bot.ports import Reply
 from bot.runtime import Runtime
 
 
@@ -72,26 +71,9 @@ class ConsoleApp:
             return True
         if isinstance(parsed, Directive):
             return await self._directive(parsed)
-        self.print_replies(await self.runtime.handle(parsed))
+        await self.runtime.handle(parsed)
+        await self.runtime.replies_sent(parsed)  # printed by the port, under the line
         return True
-
-    def print_replies(self, replies: list[Reply]) -> None:
-        for reply in replies:
-            files = [self.port.save(a) for a in reply.attachments]
-            message = ConsoleMessage(
-                "",
-                self.me,
-                reply.text,
-                reply.title,
-                reply.quoted,
-                files=files,
-                actions=reply.actions,
-            )
-            self.out(
-                format_message(message, self.runtime.clock.now())
-                .replace(" bot → ", " bot → you: ", 1)
-                .replace(f"you: {self.me} (DM) ", "you: ")
-            )
 
     async def _directive(self, directive: Directive) -> bool:
         if directive.name in ("quit", "exit"):

@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.ports import Action, Attachment, ChoiceOption, Clock, Destination, Outgoing, Sent
+from bot.ports import (
+    Action,
+    Attachment,
+    ChoiceOption,
+    Clock,
+    Destination,
+    Outgoing,
+    Reply,
+    ReplyTo,
+    Sent,
+)
 
 
 @dataclass
@@ -25,11 +35,15 @@ class ConsoleMessage:
     answered: str | None = None
     kind: str = "message"
     actions: tuple[Action, ...] = ()
+    answering: str | None = None
+    """For a reply: the id of the event (the line typed) it answers."""
 
 
 def format_message(message: ConsoleMessage, at: datetime) -> str:
     where = message.to if message.to.startswith("#") else f"{message.to} (DM)"
     head = f"[{at:%a %d %b %H:%M} UTC] bot → {where} {message.ref}"
+    if message.answering is not None:  # the answer to what the person typed
+        head = f"[{at:%a %d %b %H:%M} UTC] bot → you:"
     if message.thread and message.thread != message.ref:
         head += f" (in thread {message.thread})"
     lines = [head + (f" | {message.title}" if message.title else "")]
@@ -85,6 +99,23 @@ class ConsolePort:
                 to.thread,
                 message.delivery_id,
                 kind=message.kind,
+            )
+        )
+
+    async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
+        """The answer to a line, printed under it (files saved, their paths shown)."""
+        self._counter += 1
+        return self._post(
+            ConsoleMessage(
+                f"r{self._counter}",
+                to.sender,
+                reply.text,
+                reply.title,
+                reply.quoted,
+                files=[self.save(a) for a in reply.attachments],
+                kind="reply",
+                actions=reply.actions,
+                answering=to.event_id,
             )
         )
 

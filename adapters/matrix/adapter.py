@@ -31,7 +31,7 @@ from adapters.matrix.placement import Placement
 from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
 from bot.domain.errors import UserError
 from bot.events import InboundEvent
-from bot.ports import ChatPort, Clock, PlatformError, RateLimited, Rejected, Reply
+from bot.ports import ChatPort, Clock
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.tasks import TaskGroup
@@ -62,6 +62,7 @@ class MatrixAdapter:
         max_backoff: float = 30.0,
         timeline_limit: int = 50,
         min_sync_interval: float = 0.25,
+        login_wait: float = 15.0,
     ) -> None:
         if not access_token and not password:
             raise UserError("Matrix needs an access token or a password for the bot's account.")
@@ -74,6 +75,7 @@ class MatrixAdapter:
         self.sync_timeout_ms = sync_timeout_ms
         self.max_backoff = max_backoff
         self.filter = {"room": {"timeline": {"limit": timeline_limit}}}
+        self.login_wait = login_wait
         self.min_sync_interval = min_sync_interval
         """Syncs start at least this far apart, so a burst of sends (each of which wakes the
         bot's own long poll) costs the homeserver a few syncs, not one per message."""
@@ -81,9 +83,11 @@ class MatrixAdapter:
         self.runtime: Runtime | None = None
         self.placement: Placement | None = None
         self.token: str | None = None
-        self.replied: OrderedDict[str, list[str]] = OrderedDict()
+        self.replied = port.replied
         """Inbound event id -> the event ids of the replies posted for it (the latest 5000)."""
-        self.replied_changed = asyncio.Condition()
+        self.replied_changed = port.replied_changed
+        self.handled: OrderedDict[str, InboundEvent] = OrderedDict()
+        """The latest events handed to the core (tests wait on ``replied_changed`` for them)."""
         self.ready = asyncio.Event()
         """Set after the first successful sync."""
         self._loop_task: asyncio.Task[None] | None = None
@@ -133,10 +137,15 @@ class MatrixAdapter:
         """Begin syncing in the background; a homeserver that is down is retried with backoff."""
         self.runtime = runtime
         self.placement = Placement(self.matrix_port, runtime)
+        self.matrix_port.placement = self.placement
         self._stopping = False
         self.matrix_port.closed = False
         self.token = await runtime.directory.get_state(self.name, self._state_key("next_batch"))
         self._loop_task = asyncio.create_task(self._run(), name="matrix:sync")
+        # Ready before anything is sent through it: logged in, or (a homeserver that is down)
+        # given a while; sends meanwhile wait without using up attempts.
+        if not await self.matrix_port.wait_for(lambda: self.matrix_port.open, self.login_wait):
+            log.warning("Matrix: not logged in after %.0f s; going on trying", self.login_wait)
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -342,27 +351,11 @@ class MatrixAdapter:
         )
         if inbound is None:
             return
-        replies = await self.runtime.handle(inbound)
-        self.tasks.spawn(self._reply(inbound, replies), f"reply:{inbound.event_id}")
-
-    async def _reply(self, event: InboundEvent, replies: list[Reply]) -> None:
-        assert self.placement is not None
-        posted: list[str] = []
-        for index, reply in enumerate(replies):
-            for attempt in range(4):
-                try:
-                    posted += await self.placement.post(event, reply, index)
-                    break
-                except RateLimited as exc:
-                    await asyncio.sleep(min(exc.retry_after, 60.0))
-                except PlatformError as exc:
-                    log.warning("reply to %s failed (%s); attempt %d", event.event_id, exc, attempt)
-                    await asyncio.sleep(2.0**attempt)
-                except Rejected as exc:
-                    log.warning("reply to %s refused: %s", event.event_id, exc)
-                    break
+        # Its effect and its replies are durable when this returns (the outbox sends the
+        # replies), so the sync position saved after the batch never skips an answer.
+        await self.runtime.handle(inbound)
         async with self.replied_changed:
-            self.replied[event.event_id] = posted
-            while len(self.replied) > 5000:
-                self.replied.popitem(last=False)
+            self.handled[inbound.event_id] = inbound
+            while len(self.handled) > 5000:
+                self.handled.popitem(last=False)
             self.replied_changed.notify_all()

@@ -9,14 +9,16 @@ one person in a room can see.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from adapters.matrix import translate
-from adapters.matrix.port import MatrixPort
-from bot.events import ChoicePicked, InboundEvent
-from bot.ports import Reply
+from bot.ports import Reply, ReplyTo
 from bot.runtime import Runtime
+
+if TYPE_CHECKING:
+    from adapters.matrix.port import MatrixPort
 from bot.storage import models as m
 
 STAFF_ROOMS_TTL = 60.0
@@ -63,39 +65,39 @@ class Placement:
         self._staff, self._staff_at = rooms, time.monotonic()
         return rooms
 
-    async def in_room(self, event: InboundEvent, reply: Reply) -> bool:
-        if event.is_direct or not reply.private:
+    async def in_room(self, to: ReplyTo, reply: Reply) -> bool:
+        if to.is_direct or not reply.private:
             return True
-        if event.channel in await self.staff_rooms():
+        if to.channel in await self.staff_rooms():
             return True
         # A stranger gets their (impersonal) answer where they asked: no DM to strangers.
-        return await self.runtime.directory.display_name(event.platform, event.sender) is None
+        return await self.runtime.directory.display_name(to.platform, to.sender) is None
 
-    async def post(self, event: InboundEvent, reply: Reply, index: int) -> list[str]:
-        """Post ``reply`` to ``event`` (and its files); the event ids posted."""
-        thread = getattr(event, "thread", None)
-        if await self.in_room(event, reply):
-            room_id = event.channel
-            mentions = [] if event.is_direct else [event.sender]
-            if isinstance(event, ChoicePicked):
-                reply_to = None if event.is_direct else event.message_ref
-            elif thread or not event.is_direct:
-                reply_to = event.event_id
+    async def post(self, to: ReplyTo, reply: Reply, key: str) -> tuple[str, list[str]]:
+        """Post ``reply`` (and its files) where it belongs; the room and the event ids posted.
+        Transaction ids derive from the reply's stable ``key``: a retry after a lost response
+        is the same request to the homeserver, which posts it once."""
+        thread = to.thread
+        if await self.in_room(to, reply):
+            room_id = to.channel
+            mentions = [] if to.is_direct else [to.sender]
+            if to.about is not None:  # a reaction or button on a prompt: answer that prompt
+                reply_to = None if to.is_direct else to.about
+            elif thread or not to.is_direct:
+                reply_to = to.event_id
             else:
                 reply_to = None
         else:
-            room_id = await self.port.dm_room(event.sender)
+            room_id = await self.port.dm_room(to.sender)
             thread, reply_to, mentions = None, None, []
         content = translate.reply_content(
-            reply, answering=event.event_id, thread=thread, reply_to=reply_to, mentions=mentions
+            reply, answering=to.event_id, thread=thread, reply_to=reply_to, mentions=mentions
         )
-        key = translate.transaction_id(f"{event.event_id}\x00{index}", self.port.salt)
-        posted = [await self.port.post(room_id, "m.room.message", content, key)]
+        tx_id = translate.transaction_id(key, self.port.salt)
+        posted = [await self.port.post(room_id, "m.room.message", content, tx_id)]
         for number, attachment in enumerate(reply.attachments):
             file = await self.port.file_content(room_id, attachment, attachment.title)
-            file[translate.REPLY_TO_KEY] = event.event_id
-            key = translate.transaction_id(
-                f"{event.event_id}\x00{index}\x00{number}", self.port.salt
-            )
-            posted.append(await self.port.post(room_id, "m.room.message", file, key))
-        return posted
+            file[translate.REPLY_TO_KEY] = to.event_id
+            tx_id = translate.transaction_id(f"{key}\x00{number}", self.port.salt)
+            posted.append(await self.port.post(room_id, "m.room.message", file, tx_id))
+        return room_id, posted

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from nio import (
@@ -32,9 +32,14 @@ from bot.ports import (
     PlatformError,
     RateLimited,
     Rejected,
+    Reply,
+    ReplyTo,
     Sent,
     Waiting,
 )
+
+if TYPE_CHECKING:
+    from adapters.matrix.placement import Placement
 
 log = logging.getLogger(__name__)
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ProtocolError)
@@ -49,6 +54,8 @@ SentObserver = Callable[[str, str, dict[str, Any]], None]
 DM_RECHECK_SECONDS = 60.0
 """How often a send waiting for a member to accept the bot's direct chat looks again."""
 DECLINED_PAUSE = timedelta(hours=20)
+LOGIN_WAIT = 2.0
+LOGIN_RECHECK_SECONDS = 5.0
 """After a member declines the bot's direct chat, no new invitation before this has passed."""
 
 
@@ -131,6 +138,11 @@ class MatrixPort:
         self._direct_lock = asyncio.Lock()
         self._opened: dict[str, datetime] = {}
         """When the bot last opened a direct chat with someone (declines pause re-invites)."""
+        self.placement: Placement | None = None
+        """Where replies go; set by the adapter when it starts."""
+        self.replied: OrderedDict[str, list[str]] = OrderedDict()
+        """Inbound event id -> the event ids of the replies posted for it (the latest 5000)."""
+        self.replied_changed = asyncio.Condition()
 
     # --- ChatPort ------------------------------------------------------------------------------
 
@@ -141,6 +153,17 @@ class MatrixPort:
         async with self._room_locks[room_id]:  # one room's messages arrive in the order sent
             event_id = await self.post(room_id, "m.room.message", content, tx_id)
         return Sent(event_id, thread_ref=to.thread, address=room_id, sent_at=self.clock.now())
+
+    async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
+        if self.placement is None:
+            raise Waiting(5.0, "the Matrix adapter has not started")
+        room_id, posted = await self.placement.post(to, reply, key)
+        async with self.replied_changed:
+            self.replied[to.event_id] = [*self.replied.pop(to.event_id, []), *posted]
+            while len(self.replied) > 5000:
+                self.replied.popitem(last=False)
+            self.replied_changed.notify_all()
+        return Sent(posted[0], address=room_id, sent_at=self.clock.now())
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         room_id = await self.room_for(to)
@@ -166,9 +189,9 @@ class MatrixPort:
     ) -> str:
         """Send one event, paced; the event id, or RateLimited/PlatformError/Rejected."""
         if not self.open and not self.closed:  # starting up: give the login a moment
-            await self.wait_for(lambda: self.open or self.closed, self.join_timeout)
-        if not self.open:
-            raise PlatformError("the Matrix connection is not running")
+            await self.wait_for(lambda: self.open or self.closed, LOGIN_WAIT)
+        if not self.open:  # not a failed attempt: the outbox looks again shortly
+            raise Waiting(LOGIN_RECHECK_SECONDS, "the bot is not logged in to Matrix yet")
         tries = 0
         while True:
             if not self.pacer.limited:

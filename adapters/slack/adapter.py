@@ -155,7 +155,14 @@ class SlackAdapter:
         await self._socket.connect_async()
 
     async def stop(self) -> None:
-        """Stop receiving, finish the work already acked, then close the HTTP session."""
+        await self.stop_receiving()
+        await self.close()
+
+    async def close(self) -> None:
+        await self.slack.close()
+
+    async def stop_receiving(self) -> None:
+        """Stop receiving, and finish handing the core the work already acked."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -167,7 +174,6 @@ class SlackAdapter:
         except TimeoutError:
             log.warning("Slack work did not finish within 30 s; cancelling it")
             await self.tasks.cancel()
-        await self.slack.close()
 
     async def idle(self) -> None:
         """Wait until every acked request has been handled and answered (tests)."""

@@ -28,6 +28,7 @@ from bot.ports import COMMAND_BUTTON, Action, Outgoing, Reply
 
 Block = dict[str, Any]
 METADATA_EVENT = "alliance_delivery"
+METADATA_REPLY = "alliance_reply"
 SECTION_CHARS = 2900  # Slack allows 3,000 per section
 MAX_BLOCKS = 50
 MAX_BUTTONS = 20  # above this, a select menu (an actions block holds 25 elements)
@@ -222,12 +223,19 @@ def prompt_controls(message: Outgoing) -> list[Block]:
     ]
 
 
-def reply_payload(reply: Reply) -> dict[str, Any]:
-    """``chat.postMessage``/``chat.postEphemeral`` arguments for the core's answer to an event."""
+def reply_payload(reply: Reply, key: str | None = None) -> dict[str, Any]:
+    """``chat.postMessage``/``chat.postEphemeral`` arguments for the core's answer to an event;
+    ``key`` (the outbox's) goes in its metadata, so a retry can find it was posted."""
     blocks = _body(reply.title, reply.text, reply.quoted, reply.formats)
     if reply.actions:
         blocks = _fit(blocks)[: MAX_BLOCKS - 1] + [action_buttons(reply.actions)]
-    return {"text": fallback_text(reply.title, reply.text, reply.quoted), "blocks": _fit(blocks)}
+    payload: dict[str, Any] = {
+        "text": fallback_text(reply.title, reply.text, reply.quoted),
+        "blocks": _fit(blocks),
+    }
+    if key:
+        payload["metadata"] = {"event_type": METADATA_REPLY, "event_payload": {"key": key}}
+    return payload
 
 
 def action_buttons(actions: Sequence[Action]) -> Block:

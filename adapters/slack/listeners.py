@@ -14,30 +14,21 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from adapters.slack import translate as tr
-from adapters.slack.blocks import answer_modal, home_view, question_of, reply_payload
+from adapters.slack.blocks import answer_modal, home_view, question_of
 from adapters.slack.port import SlackPort
 from bot.events import InboundEvent, MessageReceived
-from bot.ports import (
-    Destination,
-    DestinationKind,
-    PlatformError,
-    RateLimited,
-    Rejected,
-    Reply,
-)
+from bot.ports import PlatformError, Rejected, ReplyTo
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 Body = dict[str, Any]
-REPLY_ATTEMPTS = 5
 CHOICE_ACTIONS = re.compile(rf"^{tr.ACTION_CHOICE}_(\d+|select)$")
 
 
@@ -54,6 +45,17 @@ class Where:
     def direct(self) -> bool:
         return self.channel.startswith("D")
 
+    def reply_to(self, event: InboundEvent) -> ReplyTo:
+        return ReplyTo(
+            platform=tr.PLATFORM,
+            event_id=event.event_id,
+            sender=tr.account(self.team, self.user),
+            channel=self.channel,
+            is_direct=self.direct,
+            thread=self.thread_ts,
+            about=getattr(event, "message_ref", None),
+        )
+
     @classmethod
     def of_ref(cls, team: str, user: str, ref: str, root: str | None = None) -> Where:
         """Answering the message ``ref``: in its thread (``root`` when it is itself a reply)."""
@@ -69,14 +71,11 @@ class Listeners:
         spawn: Spawn,
         *,
         check_timeout: float = 2.0,
-        reply_backoff: float = 1.0,
     ) -> None:
         self.port = port
         self.runtime = runtime
         self.spawn = spawn
         self.check_timeout = check_timeout
-        self.reply_backoff = reply_backoff
-        """Seconds before the first retry of a reply; doubled each time (5 tries, ~15 s)."""
         self._inflight: set[str] = set()
 
     def register(self, app: AsyncApp) -> None:
@@ -200,60 +199,18 @@ class Listeners:
     async def _handle(self, event: InboundEvent, where: Where) -> None:
         """Hand ``event`` to the core once at a time: a Slack retry arriving while the first
         copy is still being handled is dropped here (the core's stored key covers the rest;
-        it does not expect one event id twice in the same batch of answers)."""
+        it does not expect one event id twice in the same batch of answers). The core stores
+        the replies with the event's effect; the outbox posts them where ``where`` says."""
         if event.event_id in self._inflight:
             return
         self._inflight.add(event.event_id)
         try:
-            replies = await self.runtime.handle(event)
+            await self.runtime.handle(event, where.reply_to(event))
         finally:
             self._inflight.discard(event.event_id)
-        await self.deliver(replies, where)
 
     async def _quiet_handle(self, event: InboundEvent) -> None:
-        replies = await self.runtime.handle(event)
-        if replies:
-            log.info(
-                "a reaction produced %d replies; reactions are answered silently", len(replies)
-            )
-
-    async def deliver(self, replies: list[Reply], where: Where) -> None:
-        """Post the core's replies: in the DM (thread) they answer, else only to the member
-        (ephemeral), or in the channel when the core says everyone may see it. Where the bot
-        cannot post (not in that channel), the DM takes it. A Slack outage is retried with
-        backoff, a while: the member is waiting for this answer."""
-        for reply in replies:
-            payload = reply_payload(reply)
-            if await self._retrying(partial(self._post, payload, reply, where), where):
-                person = Destination(DestinationKind.PERSON, tr.account(where.team, where.user))
-                for file in reply.attachments:
-                    await self._retrying(partial(self.port.upload, person, file, file.title), where)
-
-    async def _post(self, payload: dict[str, Any], reply: Reply, where: Where) -> None:
-        try:
-            if where.direct or not reply.private:
-                await self.port.post(where.channel, payload, where.thread_ts)
-            else:
-                await self.port.ephemeral(where.channel, where.user, payload, where.thread_ts)
-        except Rejected as exc:
-            log.info("replying in %s failed (%s); using the DM", where.channel, exc)
-            await self.port.post(await self.port.dm_channel(where.user), payload)
-
-    async def _retrying(self, call: Callable[[], Awaitable[object]], where: Where) -> bool:
-        for attempt in range(REPLY_ATTEMPTS):
-            try:
-                await call()
-                return True
-            except RateLimited as exc:
-                await asyncio.sleep(min(exc.retry_after, 60.0))
-            except PlatformError as exc:
-                log.info("a reply to %s failed (%s); attempt %d", where.user, exc, attempt + 1)
-                await asyncio.sleep(self.reply_backoff * 2.0**attempt)
-            except Rejected as exc:
-                log.warning("Slack refused a reply to %s: %s", where.user, exc)
-                return False
-        log.warning("gave up posting a reply to %s after %d attempts", where.user, REPLY_ATTEMPTS)
-        return False
+        await self.runtime.handle(event)
 
     async def _publish_home(self, who: str) -> None:
         home = await self.runtime.directory.home(tr.PLATFORM, who)

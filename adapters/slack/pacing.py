@@ -53,9 +53,15 @@ class Gcra:
         now = self._now()
         return max(0.0, max(self._tat, now) - self.tolerance - now)
 
-    async def acquire(self) -> None:
-        """Wait for a slot, then take it (senders go in the order they came)."""
+    async def acquire(self, *, priority: bool = False) -> None:
+        """Wait for a slot, then take it (senders go in the order they came, except that a
+        ``priority`` sender, a person waiting on a reply, takes the next free slot)."""
         if self.interval == 0.0 and self.peek() == 0.0:
+            return
+        if priority:
+            while (delay := self.peek()) > 0:  # noqa: ASYNC110 (a schedule, not an event)
+                await asyncio.sleep(delay)
+            self._tat = max(self._tat, self._now()) + self.interval
             return
         async with self._lock:
             delay = self.peek()
@@ -83,10 +89,10 @@ class Pacer:
         self._channels: dict[str, Gcra] = {}
         self._booked = 0
 
-    async def message(self, channel: str) -> None:
+    async def message(self, channel: str, *, priority: bool = False) -> None:
         """A chat.postMessage to ``channel``: its own slot first, then the workspace's."""
-        await self._channel(channel).acquire()
-        await self.workspace.acquire()
+        await self._channel(channel).acquire(priority=priority)
+        await self.workspace.acquire(priority=priority)
 
     async def method(self, name: str, max_wait: float | None = None) -> bool:
         """A Tier 3 call of ``name``; False (and nothing booked) when its slot is more than

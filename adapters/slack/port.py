@@ -18,10 +18,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.blocks import answered_payload, escape, message_payload
+from adapters.slack.blocks import answered_payload, escape, message_payload, reply_payload
 from adapters.slack.errors import classify
 from adapters.slack.pacing import Pacer, Pacing
-from adapters.slack.translate import PLATFORM, message_ref, split_account, split_ref
+from adapters.slack.translate import PLATFORM, account, message_ref, split_account, split_ref
 from bot.ports import (
     Attachment,
     Clock,
@@ -31,6 +31,8 @@ from bot.ports import (
     PlatformError,
     RateLimited,
     Rejected,
+    Reply,
+    ReplyTo,
     Sent,
 )
 
@@ -194,8 +196,9 @@ class SlackPort:
         thread_ts: str | None = None,
         *,
         key: str | None = None,
+        priority: bool = False,
     ) -> tuple[str, str]:
-        """chat.postMessage, paced; (channel, ts) of the new message."""
+        """chat.postMessage, paced (``priority``: ahead of the queue); (channel, ts)."""
         pace_key = key or self._dm_users.get(channel, channel)
         response = await self._call(
             lambda c: c.chat_postMessage(
@@ -205,7 +208,7 @@ class SlackPort:
                 unfurl_media=False,
                 **payload,
             ),
-            pace=lambda: self.pacer.message(pace_key),
+            pace=lambda: self.pacer.message(pace_key, priority=priority),
         )
         self.stats.posted += 1
         return str(response["channel"]), str(response["ts"])
@@ -287,6 +290,42 @@ class SlackPort:
             if payload.get("key") == idempotency_key and found.get("ts"):
                 return channel, str(found["ts"])
         return None
+
+    async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
+        """In the DM (or thread) the event came from; in a channel, only to the person
+        (ephemeral) unless the core says everyone may see it; where the bot cannot post (not in
+        that channel), in the DM. Files go to the person's DM."""
+        team, user = split_account(to.sender)
+        payload = reply_payload(reply, key)
+        where = await self._reply_post(to, user, reply, payload, key, attempt)
+        person = Destination(DestinationKind.PERSON, account(team, user))
+        for file in reply.attachments:
+            await self.upload(person, file, file.title)
+        return Sent(message_ref(*where), address=where[0], sent_at=self.clock.now())
+
+    async def _reply_post(
+        self,
+        to: ReplyTo,
+        user: str,
+        reply: Reply,
+        payload: dict[str, Any],
+        key: str,
+        attempt: int,
+    ) -> tuple[str, str]:
+        direct = to.is_direct or to.channel.startswith("D")
+        try:
+            if direct or not reply.private:
+                found = None
+                if attempt:
+                    found = await self._already_posted(to.channel, to.thread, user, key)
+                return found or await self.post(to.channel, payload, to.thread, priority=True)
+            await self.ephemeral(to.channel, user, payload, to.thread)
+            return to.channel, "ephemeral"
+        except Rejected as exc:
+            if direct:
+                raise
+            log.info("replying in %s failed (%s); using the DM", to.channel, exc)
+            return await self.post(await self.dm_channel(user), payload, priority=True)
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""

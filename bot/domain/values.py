@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Role(StrEnum):
@@ -71,6 +71,9 @@ class PromptOrder(StrEnum):
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"
+    """Claimed by a dispatcher (``claimed_by`` until ``claimed_until``): its send may be under
+    way. A claim that outlives its process is taken back, and the platform may have posted it."""
     SENT = "sent"
     FAILED = "failed"
     MISSED = "missed"
@@ -82,6 +85,15 @@ class DeliveryKind(StrEnum):
     PROMPT = "prompt"
     REMINDER = "reminder"
     DIGEST = "digest"
+    REPLY = "reply"
+    """An answer to something a person did (an acknowledgement, an error, a requested digest)."""
+
+
+class Lane(IntEnum):
+    """Outbox lanes, sent in this order: a person waiting on an answer goes before a campaign."""
+
+    REPLIES = 0
+    SCHEDULED = 1
 
 
 class Platform(StrEnum):

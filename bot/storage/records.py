@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -30,6 +31,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_lane_due", "status", "lane", "next_attempt_at"),
+        Index("ix_deliveries_claims", "status", "claimed_until"),
         Index("ix_deliveries_member_status", "member_id", "status"),
         Index("ix_deliveries_org_period", "organisation_id", "period_key"),
         Index("ix_deliveries_scheduled", "scheduled_at"),
@@ -65,6 +68,30 @@ class Delivery(Base):
     remind_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lane: Mapped[int] = mapped_column(Integer, default=1)
+    """``Lane``: replies (0) are claimed before scheduled prompts and digests (1)."""
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    """While ``status`` is sending: the claim is taken back after this (its process died)."""
+
+    files: Mapped[list[OutboxFile]] = relationship(
+        cascade="all, delete-orphan", order_by="OutboxFile.id", lazy="raise"
+    )
+
+
+class OutboxFile(Base):
+    """A file a reply carries (a chart, an export), kept with it until it is sent."""
+
+    __tablename__ = "outbox_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class CheckIn(Base):

@@ -56,7 +56,7 @@ class ConsoleHarness:
         return [
             Received(m.ref, m.text, tuple(c.label for c in m.choices), m.kind)
             for m in self.port.messages
-            if m.to == member
+            if m.to == member and m.kind != "reply"
         ]
 
     @classmethod
@@ -90,12 +90,14 @@ class ConsoleHarness:
     async def _send(self, member: str, line: str) -> list[str]:
         event = parse_line(line, member, self.clock.now())
         assert isinstance(event, InboundEvent)
-        replies = await self.runtime.handle(event)
+        await self.runtime.handle(event)
+        assert await self.runtime.replies_sent(event), "the replies were not sent"
         return [
             r.text
             + ("\n" + r.quoted if r.quoted else "")
             + "".join(f"\n({a.label}: {a.command})" for a in r.actions)
-            for r in replies
+            for r in self.port.messages
+            if r.answering == event.event_id
         ]
 
     async def reply(self, member: str, ref: str, text: str) -> list[str]:

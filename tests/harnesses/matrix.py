@@ -176,11 +176,12 @@ class MatrixHarness:
         async with adapter.replied_changed:
             try:
                 await asyncio.wait_for(
-                    adapter.replied_changed.wait_for(lambda: event_id in adapter.replied), WAIT
+                    adapter.replied_changed.wait_for(lambda: event_id in adapter.handled), WAIT
                 )
             except TimeoutError:
                 raise AssertionError(f"the bot did not handle {event_id}") from None
-        posted = adapter.replied[event_id]
+        assert await self.runtime.replies_sent(adapter.handled[event_id], WAIT)
+        posted = adapter.replied.get(event_id, [])
         client = self.members[member]
         await client.wait(lambda: all(p in client.seen for p in posted), "see the replies")
         return [str(client.seen[p][1].get("content", {}).get("body", "")) for p in posted]

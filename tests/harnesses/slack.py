@@ -287,6 +287,7 @@ class SlackHarness:
         status, body = await status_and_body
         assert status == 200, (status, body)
         await self.adapter.idle()
+        assert await self.runtime.replies_sent(), "the replies were not sent"
         texts = [body] if body else []  # a refusal or an error comes back in the response
         for call in list(self.fake.calls)[before:]:
             meta = call.body.get("metadata") or {}
