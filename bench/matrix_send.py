@@ -98,13 +98,36 @@ async def sent_count(runtime: Runtime) -> int:
     return int(found or 0)
 
 
+async def waiting_count(runtime: Runtime) -> int:
+    async with runtime.db.session() as s:
+        found = await s.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+        )
+    return int(found or 0)
+
+
 async def deliver(runtime: Runtime, clock: ManualClock, day: int) -> tuple[int, float]:
     """Fire the campaign on ``day`` and send every prompt; (sent, seconds)."""
     before = await sent_count(runtime)
     clock.set(START + timedelta(days=day, hours=1, minutes=1))
     await runtime.planner.tick()
+    fired = clock.now()
     t0 = time.perf_counter()
-    await runtime.dispatcher.drain()
+
+    async def follow() -> None:  # the bot's clock runs with the real one, as in production,
+        while True:  # so sends Synapse refused fall due again when it said
+            await asyncio.sleep(0.02)
+            clock.set(fired + timedelta(seconds=time.perf_counter() - t0))
+
+    follower = asyncio.create_task(follow())
+    try:
+        while True:
+            await runtime.dispatcher.drain()
+            if not await waiting_count(runtime) or time.perf_counter() - t0 > 3600:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        follower.cancel()
     elapsed = time.perf_counter() - t0
     return await sent_count(runtime) - before, elapsed
 

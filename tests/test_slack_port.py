@@ -57,32 +57,44 @@ def person(n: int) -> Destination:
     return Destination(DestinationKind.PERSON, f"T0TEST:U0M{n:04d}")
 
 
-async def test_a_429_is_honoured_and_each_message_arrives_once() -> None:
+async def test_a_429_pauses_every_call_and_leaves_the_retry_to_the_outbox() -> None:
+    """The port tries once: the 429 reaches the outbox as RateLimited with Slack's wait, and
+    meanwhile the port's pacer holds every other call until that wait is over."""
     fake = await FakeSlack(limits=Limits(workspace_per_minute=60)).start()  # 1 a second
     port = await port_for(fake)  # the port does not pace: the fake will say 429
     try:
+        first, second = await asyncio.gather(
+            port.send(person(1), HELLO), port.send(person(2), HELLO), return_exceptions=True
+        )
+        refused = first if isinstance(first, BaseException) else second
+        assert isinstance(refused, RateLimited) and refused.retry_after >= 1
+        assert fake.rate_limited == 1 and port.stats.rate_limited == 1  # one try, no loop
         started = time.monotonic()
-        sent = await asyncio.gather(port.send(person(1), HELLO), port.send(person(2), HELLO))
-        assert time.monotonic() - started >= 1.0  # waited for Retry-After
-        assert fake.rate_limited >= 1 and port.stats.rate_limited >= 1
-        posted = [m for ch in fake.messages.values() for m in ch]
-        assert sorted(m.ref for m in posted) == sorted(s.message_ref for s in sent)
+        await port.send(person(3), HELLO)  # waits out the Retry-After instead of a second 429
+        assert time.monotonic() - started >= 0.9 and fake.rate_limited == 1
+        assert len([m for ch in fake.messages.values() for m in ch]) == 2
     finally:
         await port.close()
         await fake.stop()
 
 
-async def test_a_429_that_persists_goes_back_to_the_outbox() -> None:
-    fake = await FakeSlack(limits=Limits(workspace_per_minute=6)).start()
-    port = await port_for(fake, Pacing(0, 1, 0, 1, 0, 1, max_rate_limit_retries=0))
-    try:
-        await port.send(person(1), HELLO)
-        with pytest.raises(RateLimited) as caught:
-            await port.send(person(2), HELLO)
-        assert caught.value.retry_after >= 1
-    finally:
-        await port.close()
-        await fake.stop()
+async def test_the_outbox_waits_as_slack_asked_and_sends_each_prompt_once(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    async with three_members_on_slack(tmp_path, sqlite_url) as (fake, runtime):
+        fake.fail("chat.postMessage", 429, "ratelimited", times=2)
+        await runtime.advance(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+        async with runtime.db.session() as s:
+            waiting = (await s.scalars(select(Delivery).where(Delivery.status == "pending"))).all()
+        assert waiting and all(d.attempts == 0 for d in waiting)  # a 429 costs no attempt
+        assert all("rate limited" in (d.last_error or "") for d in waiting)
+        assert all(d.next_attempt_at is not None for d in waiting)
+        await runtime.advance(datetime(2026, 11, 23, 9, 1, tzinfo=UTC))
+        async with runtime.db.session() as s:
+            statuses = Counter((await s.scalars(select(Delivery.status))).all())
+        assert statuses == {"sent": 12}
+        prompts = [m for ch in fake.messages.values() for m in ch if outbox_kind(m) == "prompt"]
+        assert len(prompts) == 12 and fake.stats()["duplicates"] == 0
 
 
 async def test_slack_errors_become_the_cores_errors(fake: FakeSlack) -> None:
@@ -219,6 +231,7 @@ async def test_a_thousand_prompts_arrive_once_within_the_limits(
         started = time.monotonic()
         await runtime.advance(datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC))
         took = time.monotonic() - started
+        await runtime.advance(datetime(2026, 11, 23, 9, 1, tzinfo=UTC))  # any 429's wait is over
         prompts = [m for ch in fake.messages.values() for m in ch if outbox_kind(m) == "prompt"]
         ids = Counter(m.posted["metadata"]["event_payload"]["delivery_id"] for m in prompts)
         assert len(prompts) == 1000 and len(ids) == 1000, (len(prompts), len(ids))

@@ -73,14 +73,10 @@ class MatrixPort:
         clock: Clock,
         *,
         join_timeout: float = 20.0,
-        max_rate_retries: int = 8,
-        max_inline_wait: float = 30.0,
     ) -> None:
         self.client = client
         self.clock = clock
         self.join_timeout = join_timeout
-        self.max_rate_retries = max_rate_retries
-        self.max_inline_wait = max_inline_wait
         self.pacer = Pacer()
         self.synced = asyncio.Condition()
         self.direct: dict[str, list[str]] = {}
@@ -152,24 +148,18 @@ class MatrixPort:
             await self.wait_for(lambda: self.open or self.closed, LOGIN_WAIT)
         if not self.open:  # not a failed attempt: the outbox looks again shortly
             raise Waiting(LOGIN_RECHECK_SECONDS, "the bot is not logged in to Matrix yet")
-        tries = 0
-        while True:
-            if not self.pacer.limited:
+        if not self.pacer.limited:
+            event_id = await self._attempt(room_id, event_type, content, tx_id)
+        else:  # one send at a time, each at the homeserver's next free slot
+            async with self.pacer.turn:
+                waited = await self.pacer.wait_turn()
                 event_id = await self._attempt(room_id, event_type, content, tx_id)
-            else:
-                async with self.pacer.turn:
-                    if not self.pacer.limited:
-                        continue  # the limit lifted while this send queued
-                    waited = await self.pacer.wait_turn()
-                    event_id = await self._attempt(room_id, event_type, content, tx_id)
-                    if event_id is not None and not waited and tries == 0:
-                        self.pacer.limited = False
-            if event_id is not None:
-                return event_id
-            tries += 1
+                if event_id is not None and not waited:
+                    self.pacer.limited = False
+        if event_id is None:  # refused: the outbox's one retry policy decides what next
             wait = self.pacer.not_before - time.monotonic()
-            if tries > self.max_rate_retries or wait > self.max_inline_wait:
-                raise RateLimited(max(wait, 0.0), f"M_LIMIT_EXCEEDED in {room_id}")
+            raise RateLimited(max(wait, 0.0), f"M_LIMIT_EXCEEDED in {room_id}")
+        return event_id
 
     async def _attempt(
         self, room_id: str, event_type: str, content: dict[str, Any], tx_id: str | None

@@ -28,8 +28,6 @@ class Pacing:
     tier3_per_minute: float = 50.0
     """Per method, for chat.update, conversations.history and conversations.open."""
     tier3_burst: int = 5
-    max_rate_limit_retries: int = 3
-    """Retries of one call after a 429 (each after its Retry-After) before the outbox takes over."""
 
     @classmethod
     def unlimited(cls) -> Pacing:

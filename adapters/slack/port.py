@@ -1,13 +1,12 @@
 """The Slack ChatPort: posts through one AsyncWebClient on one shared aiohttp session, paced.
 
-Errors leave as the core's types: a 429 that outlasts our own retries is RateLimited (the outbox
-waits as long as Slack asked), a 5xx or a broken connection is PlatformError (retried with
+Errors leave as the core's types: a 429 is RateLimited (the pacer pauses every call, and the
+outbox waits as long as Slack asked), a 5xx or a broken connection is PlatformError (retried with
 backoff), and an answer that will not change (no such user, no access, bad token) is Rejected.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -146,29 +145,24 @@ class SlackPort:
     async def _attempts(
         self, client: AsyncWebClient, call: Call, pace: Callable[[], Awaitable[None]] | None
     ) -> AsyncSlackResponse:
-        retries = 0
-        while True:
-            if pace is not None:
-                await pace()
-            self.stats.calls += 1
-            try:
-                return await call(client)
-            except SlackApiError as exc:
-                problem = classify(
-                    exc.response.status_code, exc.response.get("error"), exc.response.headers
-                )
-                if not isinstance(problem, RateLimited):
-                    raise problem from exc
+        """One call, paced. A 429 pauses the pacer for everyone and leaves as RateLimited: what
+        happens next is the outbox's one retry policy (``bot.retry``), not a loop here."""
+        if pace is not None:
+            await pace()
+        self.stats.calls += 1
+        try:
+            return await call(client)
+        except SlackApiError as exc:
+            problem = classify(
+                exc.response.status_code, exc.response.get("error"), exc.response.headers
+            )
+            if isinstance(problem, RateLimited):
                 self.stats.rate_limited += 1
                 self.pacer.pause(problem.retry_after)
-                if retries >= self.pacing.max_rate_limit_retries:
-                    raise problem from exc
-                retries += 1
-                log.info("Slack asked to slow down; waiting %.1f s", problem.retry_after)
-                if pace is None:
-                    await asyncio.sleep(problem.retry_after)
-            except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-                raise PlatformError(f"Slack unreachable: {type(exc).__name__}: {exc}") from exc
+                log.info("Slack asked to slow down for %.1f s", problem.retry_after)
+            raise problem from exc
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PlatformError(f"Slack unreachable: {type(exc).__name__}: {exc}") from exc
 
     def _where(self, to: Destination) -> tuple[str, str | None, str]:
         """(channel to post to, thread ts, pacing key) for a destination."""
