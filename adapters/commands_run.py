@@ -21,7 +21,8 @@ from adapters.console.port import ConsolePort
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
 from bot.clock import ManualClock, SystemClock
-from bot.ports import ChatPort, Clock
+from bot.domain.errors import UserError
+from bot.ports import ChatPort, Clock, Rejected
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.storage import models as m
@@ -65,8 +66,14 @@ async def serve(
         if speed is not None and isinstance(runtime.clock, ManualClock):
             runtime.fast_forward(runtime.clock, speed)
         for adapter in adapters:
-            await adapter.start(runtime)
+            try:
+                await adapter.start(runtime)
+            except (Rejected, UserError) as exc:  # one part's configuration: the rest runs
+                log.error("%s could not start: %s", adapter.name.capitalize(), exc)
+                continue
             started.append(adapter)
+        if adapters and not started and console is None:
+            raise UserError("No platform could start; see the messages above.")
         runtime.start_sending()
         waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
         if console is not None:

@@ -166,6 +166,12 @@ class Waiting(PlatformError):
         self.retry_after = retry_after
 
 
+class Unreachable(PlatformError):
+    """Nothing reached the platform (connection refused, no route, not connected yet), so
+    nothing can have been posted. Tried again with backoff, without using up an attempt, for as
+    long as the dispatcher's ``RetryPolicy.max_wait_seconds``: an outage of hours loses nothing."""
+
+
 class Rejected(Exception):
     """The platform refused the send for good (unknown user, no access): not retried."""
 

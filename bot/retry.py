@@ -2,8 +2,9 @@
 
 Pure rules, no I/O: the dispatcher sends, then asks :func:`outcome` what to write. Every
 adapter's failures arrive here as the core's types (``bot.ports``): ``RateLimited`` waits as
-long as the platform asked, ``Waiting`` checks again without using an attempt, ``Rejected``
-gives up at once, and anything else backs off exponentially with full jitter.
+long as the platform asked, ``Waiting`` checks again without using an attempt,
+``Unreachable`` backs off without using one (nothing was posted), ``Rejected`` gives up at
+once, and anything else backs off exponentially with full jitter.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.values import DeliveryStatus
-from bot.ports import RateLimited, Rejected, Waiting
+from bot.ports import RateLimited, Rejected, Unreachable, Waiting
 
 log = logging.getLogger(__name__)
 Values = dict[str, Any]
@@ -34,6 +35,12 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter around the nominal delay."""
         nominal = min(self.max_seconds, self.base_seconds * 2.0 ** max(attempt - 1, 0))
+        return float(nominal * random.uniform(0.5, 1.5))
+
+    def outage_delay(self, waited: float) -> float:
+        """While a platform cannot be reached: a try every half of the time waited so far,
+        at least ``base_seconds`` and at most five minutes, with jitter."""
+        nominal = min(300.0, max(self.base_seconds, waited / 2))
         return float(nominal * random.uniform(0.5, 1.5))
 
 
@@ -77,6 +84,12 @@ def outcome(
             log.warning("delivery %s: gave up waiting after %.0f h", delivery_id, waited / 3600)
             return given_up(f"gave up waiting after {waited / 3600:.0f} h: {exc}")
         return later(now + timedelta(seconds=max(exc.retry_after, 1.0)), f"waiting: {exc}")
+    if isinstance(exc, Unreachable):  # the adapter logs the outage once, not per row
+        waited = (now - scheduled_at).total_seconds()
+        if waited >= policy.max_wait_seconds:
+            log.warning("delivery %s: gave up after %.0f h unreachable", delivery_id, waited / 3600)
+            return given_up(f"unreachable for {waited / 3600:.0f} h: {exc}")
+        return later(now + timedelta(seconds=policy.outage_delay(waited)), f"unreachable: {exc}")
     if isinstance(exc, Rejected):
         log.warning("delivery %s refused: %s", delivery_id, exc)
         return given_up(str(exc))

@@ -15,6 +15,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import BinaryIO
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,15 +53,19 @@ class BotProcess:
     async def start(self) -> BotProcess:
         assert self.process is None or self.process.returncode is not None, "already running"
         self.starts += 1
-        with open(self.log, "ab") as out:
-            out.write(f"\n----- start {self.starts} -----\n".encode())
-            out.flush()
+        with self._log_file() as out:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "adapters", *self.args,
                 cwd=REPO, env=self.env, stdin=asyncio.subprocess.PIPE,
                 stdout=out, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
         return self
+
+    def _log_file(self) -> BinaryIO:
+        out = open(self.log, "ab")  # noqa: SIM115 (closed by the caller's with)
+        out.write(f"\n----- start {self.starts} -----\n".encode())
+        out.flush()
+        return out
 
     @property
     def running(self) -> bool:
@@ -78,12 +83,12 @@ class BotProcess:
             self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
 
-    async def terminate(self, timeout: float = 60) -> int:
+    async def terminate(self, within: float = 60) -> int:
         """SIGTERM, as an operator's ``docker stop`` or systemd would; returns the exit status."""
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), timeout)
+        return await asyncio.wait_for(self.process.wait(), within)
 
     def tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
@@ -92,13 +97,13 @@ class BotProcess:
         self,
         condition: Callable[[], Awaitable[bool]] | Callable[[], bool],
         what: str,
-        timeout: float = 60,
+        within: float = 60,
         every: float = 0.05,
     ) -> None:
         """Wait for ``condition``; fail with the bot's log if it does not hold in time or the
         bot exits first."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             result = condition()
             if isinstance(result, Awaitable):
@@ -110,7 +115,7 @@ class BotProcess:
                     f"the bot exited ({self.process.returncode}) before {what}:\n{self.tail()}"
                 )
             if loop.time() > deadline:
-                raise AssertionError(f"no {what} within {timeout:.0f} s; bot log:\n{self.tail()}")
+                raise AssertionError(f"no {what} within {within:.0f} s; bot log:\n{self.tail()}")
             await asyncio.sleep(every)
 
     async def close(self) -> None:

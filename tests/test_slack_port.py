@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -370,3 +370,32 @@ async def test_a_crash_after_slack_posted_does_not_post_again(
         assert len(fake.method_calls("chat.postMessage")) == 12
         assert len(fake.method_calls("conversations.history")) == 12  # one look per lost row
         assert fake.stats()["duplicates"] == 0
+
+
+async def test_prompts_wait_out_a_slack_outage_without_using_attempts(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """Slack cannot be reached for an hour: nothing was posted, so no attempt is used up and
+    no row fails; when Slack is back every prompt goes out once."""
+    async with three_members_on_slack(tmp_path, sqlite_url) as (fake, runtime):
+        port = int(fake.api_url.split(":")[2].split("/")[0])
+        await fake.stop()
+        await runtime.advance(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+        for minutes in range(5, 65, 5):  # an hour of outage, the outbox trying now and then
+            await runtime.advance(
+                datetime(2026, 11, 23, 9, tzinfo=UTC) + timedelta(minutes=minutes)
+            )
+        async with runtime.db.session() as s:
+            rows = (await s.scalars(select(Delivery))).all()
+        assert {(d.status, d.attempts) for d in rows} == {("pending", 0)}
+        assert all((d.last_error or "").startswith("unreachable") for d in rows)
+        back = await FakeSlack().start(port=port)
+        try:
+            await runtime.advance(datetime(2026, 11, 23, 10, 10, tzinfo=UTC))
+            async with runtime.db.session() as s:
+                statuses = Counter((await s.scalars(select(Delivery.status))).all())
+            assert statuses == {"sent": 12}
+            prompts = [m for ch in back.messages.values() for m in ch if outbox_kind(m) == "prompt"]
+            assert len(prompts) == 12 and back.stats()["duplicates"] == 0
+        finally:
+            await back.stop()

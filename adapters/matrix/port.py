@@ -35,6 +35,7 @@ from bot.ports import (
     Reply,
     ReplyTo,
     Sent,
+    Unreachable,
     Waiting,
 )
 
@@ -193,6 +194,8 @@ class MatrixPort:
             return await self.client.room_send(
                 room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
             )
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
+            raise Unreachable(f"homeserver unreachable: {exc}") from exc
         except TRANSPORT_ERRORS as exc:
             raise PlatformError(f"{type(exc).__name__}: {exc}") from exc
 

@@ -14,6 +14,7 @@ slow work in tasks this adapter keeps and awaits on stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -29,7 +30,8 @@ from adapters.slack.listeners import Listeners
 from adapters.slack.pacing import Pacing
 from adapters.slack.port import SlackPort
 from bot.domain.errors import UserError
-from bot.ports import ChatPort, Clock
+from bot.ports import ChatPort, Clock, PlatformError, Rejected
+from bot.retry import RetryPolicy
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.tasks import TaskGroup
@@ -85,6 +87,8 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self._teams: dict[str, tuple[bool, float]] = {}
+        self._connecting: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
 
     @classmethod
     def from_settings(
@@ -121,8 +125,38 @@ class SlackAdapter:
         return self._runtime
 
     async def start(self, runtime: Runtime) -> None:
-        """Check the token (auth.test), build the bolt app, then listen (HTTP or Socket Mode)."""
+        """Connect, or (Slack unreachable) go on connecting in the background with backoff,
+        so the rest of the bot runs meanwhile. A token Slack refuses raises Rejected."""
         self._runtime = runtime
+        try:
+            await self._connect(runtime)
+        except PlatformError as exc:
+            log.warning(
+                "Slack is unreachable (%s); the rest of the bot runs, and Slack is tried "
+                "again in the background",
+                exc,
+            )
+            self._connecting = asyncio.create_task(self._connect_later(runtime), name="slack")
+
+    async def _connect_later(self, runtime: Runtime) -> None:
+        backoff = RetryPolicy(base_seconds=1.0, max_seconds=60.0)
+        tries = 0
+        while True:
+            tries += 1
+            await asyncio.sleep(backoff.delay(tries))
+            try:
+                await self._connect(runtime)
+            except PlatformError as exc:
+                log.debug("Slack still unreachable: %s", exc)
+                continue
+            except Rejected as exc:
+                log.error("Slack refused the bot's token (%s); Slack stays off", exc)
+                return
+            log.info("Slack is reachable again after %d tries", tries)
+            return
+
+    async def _connect(self, runtime: Runtime) -> None:
+        """Check the token (auth.test), build the bolt app, then listen (HTTP or Socket Mode)."""
         client = await self.slack.open()
         team, _ = await self.slack.identify()
         app = AsyncApp(
@@ -138,6 +172,7 @@ class SlackAdapter:
             await self._start_socket(app)
         else:
             await self._start_http(app)
+        self.connected.set()
         log.info("Slack adapter started for workspace %s (%s)", team, self.url or "Socket Mode")
 
     async def _start_http(self, app: AsyncApp) -> None:
@@ -163,6 +198,11 @@ class SlackAdapter:
 
     async def stop_receiving(self) -> None:
         """Stop receiving, and finish handing the core the work already acked."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

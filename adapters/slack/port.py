@@ -33,6 +33,7 @@ from bot.ports import (
     Reply,
     ReplyTo,
     Sent,
+    Unreachable,
 )
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,10 @@ class SlackPort:
                 self.pacer.pause(problem.retry_after)
                 log.info("Slack asked to slow down for %.1f s", problem.retry_after)
             raise problem from exc
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was posted
+            raise Unreachable(f"Slack unreachable: {type(exc).__name__}: {exc}") from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise PlatformError(f"Slack unreachable: {type(exc).__name__}: {exc}") from exc
+            raise PlatformError(f"Slack failed: {type(exc).__name__}: {exc}") from exc
 
     def _where(self, to: Destination) -> tuple[str, str | None, str]:
         """(channel to post to, thread ts, pacing key) for a destination."""
