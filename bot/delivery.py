@@ -31,8 +31,9 @@ from bot.render import BatchContext, Plan, Renderer
 from bot.replies import reply_of
 from bot.retry import RELEASED, RetryPolicy, given_up, later, outcome
 from bot.storage.database import Database
+from bot.storage.outage import is_outage
 from bot.storage.records import Delivery, OutboxFile
-from bot.tasks import TaskGroup
+from bot.tasks import TaskGroup, first_of
 
 log = logging.getLogger(__name__)
 __all__ = ["Dispatcher", "RetryPolicy"]
@@ -84,18 +85,16 @@ class Dispatcher:
             self._wake.clear()
             try:
                 started = await self.top_up()
-            except Exception:
-                log.exception("the dispatcher could not claim work; trying again shortly")
+            except Exception as exc:
                 started = 0
+                if is_outage(exc):  # said once; wait for the database rather than spin
+                    self.db.outage.noticed(exc)
+                    await first_of(self.db.outage.back(), stop.wait())
+                    continue
+                log.exception("the dispatcher could not claim work; trying again shortly")
             if started:
                 continue
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait(
-                {waiter, stopper}, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            stopper.cancel()
+            await first_of(self._wake.wait(), stop.wait(), within=poll_seconds)
         await self.inflight.wait()
 
     async def drain(self, deadline: float | None = None) -> int:

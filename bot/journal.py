@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.storage.database import Database
+from bot.storage.outage import is_outage
 from bot.storage.records import Delivery
 
 log = logging.getLogger(__name__)
@@ -52,21 +53,29 @@ class Journal:
                 self.recorded.notify_all()
 
     async def _commit(self, changes: list[dict[str, Any]]) -> Exception | None:
-        """One executemany per set of columns (sent, failed, postponed differ); a database
-        that is briefly away is tried again. If it stays away the rows keep their claims, and
-        a claim that outlives its time is taken back and sent as one whose outcome is unknown."""
+        """One executemany per set of columns (sent, failed, postponed differ). While the
+        database is away the outcomes wait for it (``bot.storage.outage``); other errors are
+        tried a few times. If that fails, or the process dies meanwhile, the rows keep their
+        claims, and a claim that outlives its time is taken back and sent as one whose outcome
+        is unknown."""
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for change in changes:
             by_columns.setdefault(tuple(sorted(change)), []).append(change)
         delay = 0.2
-        for attempt in range(WRITE_TRIES):
+        attempt = 0
+        while attempt < WRITE_TRIES:
             try:
                 async with self.db.session() as s:
                     for group in by_columns.values():
                         await s.execute(update(Delivery), group)
                 return None
             except Exception as exc:
-                if attempt == WRITE_TRIES - 1:
+                if is_outage(exc):  # outcomes are kept until the database is back
+                    self.db.outage.noticed(exc)
+                    await self.db.outage.back()
+                    continue
+                attempt += 1
+                if attempt == WRITE_TRIES:
                     log.error("could not record %d send outcomes: %r", len(changes), exc)
                     return exc
                 log.warning("recording send outcomes failed (%r); trying again", exc)

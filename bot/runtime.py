@@ -29,8 +29,10 @@ from bot.scheduling.planner import Planner
 from bot.scheduling.scheduler import Scheduler
 from bot.service import Answered, Service
 from bot.storage.database import Database
+from bot.storage.outage import StorageAway
 from bot.storage.records import Delivery
 from bot.tasks import TaskGroup
+from bot.yamlsource import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class Runtime:
         self.clock = clock
         self.ports = dict(ports)
         self.alliance_file = alliance_file
+        self.alliance_max_bytes = MAX_FILE_BYTES
+        """The largest alliance file ``load`` reads (the setting ``alliance_max_mb``)."""
         self.real_time = real_time
         self.tasks = TaskGroup("runtime")
         """Short background work (marking prompts answered); ``tasks.wait()`` waits for it."""
@@ -131,7 +135,9 @@ class Runtime:
             )
 
     async def load(self, path: Path) -> LoadReport:
-        alliance, problems = await asyncio.to_thread(validate_file, path)
+        alliance, problems = await asyncio.to_thread(
+            validate_file, path, max_bytes=self.alliance_max_bytes
+        )
         if alliance is None:
             raise UserError(f"{path} has {len(problems)} problem(s); first: {problems[0]}")
         text = await asyncio.to_thread(path.read_text, "utf-8")
@@ -192,15 +198,24 @@ class Runtime:
         to = to or ReplyTo.of(event)
         replies: list[Reply] | None = None
         for patient in (True, False):
-            if self._batching and answer_ref(event) is not None:
-                replies = await self.batcher.submit((event, to), patient)
-            else:
-                replies = await self.service.handle(event, to, patient=patient)
+            replies = await self._handle_once(event, to, patient)
             if replies is not None:
                 break
             await self.service.in_flight_settled(event, self.patience)
         self.dispatcher.wake()
         return replies or []
+
+    async def _handle_once(
+        self, event: InboundEvent, to: ReplyTo, patient: bool
+    ) -> list[Reply] | None:
+        """One try; while the database is away, the event waits for it (nothing is lost)."""
+        while True:
+            try:
+                if self._batching and answer_ref(event) is not None:
+                    return await self.batcher.submit((event, to), patient)
+                return await self.service.handle(event, to, patient=patient)
+            except StorageAway:
+                await self.db.outage.back()
 
     async def replies_sent(self, event: InboundEvent | None = None, within: float = 30.0) -> bool:
         """Wait until the replies to ``event`` (or all replies due) have left the outbox: sent

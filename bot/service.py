@@ -34,6 +34,7 @@ from bot.scheduling.planner import Planner
 from bot.storage import models as m
 from bot.storage.bulk import claim_once
 from bot.storage.database import Database
+from bot.storage.outage import StorageAway, is_outage
 from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, Delivery, ProcessedEvent
 
@@ -99,18 +100,27 @@ class Service:
         except IntegrityError:
             log.info("event %s/%s was handled concurrently", event.platform, event.event_id)
             return []
-        except Exception:
+        except Exception as exc:
+            self._away(exc)
             log.exception("could not handle %s event %s", event.platform, event.event_id)
             return await self._say(to, [Reply(SORRY)])
         self._announce(answered)
         return replies
+
+    def _away(self, exc: Exception) -> None:
+        """A database outage is no failure of the event: it is handled again once the database
+        is back (``Runtime.handle`` waits), with no traceback per event."""
+        if is_outage(exc):
+            self.db.outage.noticed(exc)
+            raise StorageAway(str(exc)) from exc
 
     async def _say(self, to: ReplyTo, replies: list[Reply]) -> list[Reply]:
         """Replies to an event that stored nothing (refused, or failed): on their own."""
         try:
             async with self.db.session() as s:
                 await enqueue_replies(s, to, replies, self.clock.now())
-        except Exception:
+        except Exception as exc:
+            self._away(exc)
             log.exception("could not queue a reply to %s event %s", to.platform, to.event_id)
         return replies
 
@@ -258,7 +268,8 @@ class Service:
             if len(events) == 1:  # handled concurrently elsewhere
                 return [[]]
             return [(await self.handle_answers([e], patient=patient))[0] for e in events]
-        except Exception:
+        except Exception as exc:
+            self._away(exc)
             log.exception("could not store a batch of %d answers", len(events))
             return [await self._say(where, [Reply(SORRY)]) for _, where in events]
         self._announce(answered)

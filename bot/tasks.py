@@ -47,3 +47,13 @@ class TaskGroup:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         self._tasks.clear()
+
+
+async def first_of(*waits: Coroutine[Any, Any, Any], within: float | None = None) -> None:
+    """Return when the first of ``waits`` ends (or after ``within`` s); cancel the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

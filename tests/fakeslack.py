@@ -20,12 +20,22 @@ import json
 import math
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakeslack_parts import Bucket, Call, Ephemeral, Limits, Message, SlackError, dm_of
+from tests.fakeslack_parts import (
+    Bucket,
+    Call,
+    Ephemeral,
+    Hold,
+    Limits,
+    Message,
+    SlackError,
+    dm_of,
+)
 
 TOKEN = "xoxb-test-token"
 TEAM = "T0TEST"
@@ -54,6 +64,7 @@ class FakeSlack:
         """Client (host, port) pairs seen: one per TCP connection the bot opened."""
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._lost: dict[str, int] = {}
+        self._holds: list[Hold] = []
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._epoch = int(time.time())
@@ -66,7 +77,7 @@ class FakeSlack:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def start(self) -> FakeSlack:
+    async def start(self, port: int = 0) -> FakeSlack:
         app = web.Application(client_max_size=4 * 2**20)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
@@ -74,7 +85,7 @@ class FakeSlack:
         self.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
         host, port = self._runner.addresses[0][:2]
         self.base = f"http://{host}:{port}"
         return self
@@ -86,6 +97,8 @@ class FakeSlack:
         return token == self.token
 
     async def stop(self) -> None:
+        for hold in self._holds:  # a held request would keep the server from closing
+            hold.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -115,6 +128,28 @@ class FakeSlack:
     def lose(self, method: str, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` take effect, but their answer is a 503."""
         self._lost[method] = self._lost.get(method, 0) + times
+
+    def hold(
+        self,
+        method: str,
+        match: Callable[[dict[str, Any]], bool] = lambda body: True,
+        *,
+        effect: bool = True,
+    ) -> Hold:
+        """The next call of ``method`` whose body ``match`` accepts gets no answer until
+        ``hold.release()``; with ``effect`` it takes effect first (the message is posted),
+        without it never does. A crash test kills the bot while the call hangs."""
+        hold = Hold(method, match, effect)
+        self._holds.append(hold)
+        return hold
+
+    def _held(self, method: str, body: dict[str, Any]) -> Hold | None:
+        for hold in self._holds:
+            if hold.body is None and hold.method == method and hold.match(body):
+                hold.body = body
+                hold.arrived.set()
+                return hold
+        return None
 
     def stats(self) -> dict[str, Any]:
         """Totals for benchmarks (the fake may run in another process)."""
@@ -155,6 +190,7 @@ class FakeSlack:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return self._answer(method, body, now, {"ok": False, "error": "unknown_method"})
+        hold = None
         try:
             if method in ("chat.postMessage", "files.completeUploadExternal"):
                 channel = self._resolve(str(body.get("channel") or body.get("channel_id") or ""))
@@ -167,9 +203,16 @@ class FakeSlack:
                         status=429,
                         headers={"Retry-After": str(max(1, math.ceil(early)))},
                     )
+            hold = self._held(method, body)
+            if hold is not None and not hold.effect:
+                self.calls.append(Call(method, body, 0, now, False))
+                await hold.released.wait()
+                return web.json_response({"ok": False, "error": "fatal_error"}, status=503)
             result = handler(body, now)
         except SlackError as exc:
             result = {"ok": False, "error": exc.error}
+        if hold is not None:
+            await hold.released.wait()
         if self._lost.get(method):
             self._lost[method] -= 1
             self.calls.append(Call(method, body, 503, now, False))

@@ -111,6 +111,21 @@ class PostgresServer:
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: connections are cut), keeping its data."""
+        assert self.root is not None
+        self._run("pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop", cwd=self.root)
+
+    def resume(self) -> None:
+        """Start the paused server again, on the same port and data."""
+        assert self.root is not None
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root / 'sock'} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        log = self.root / "log" / "pg.log"
+        self._run("pg_ctl", "-w", "-D", self.root / "data", "-l", log, "-o", opts, "start")
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +13,9 @@ from adapters.console.port import ConsolePort
 from adapters.console.translate import Directive, parse_line
 from bot.clock import ManualClock
 from bot.runtime import Runtime
+from bot.storage.outage import is_outage
+
+log = logging.getLogger(__name__)
 
 
 async def stdin_lines() -> AsyncIterator[str]:
@@ -62,6 +66,19 @@ class ConsoleApp:
         await self.runtime.settle()
 
     async def handle_line(self, line: str) -> bool:
+        """One line; False to stop. No line ends the bot: a failure becomes a sentence."""
+        try:
+            return await self._line(line)
+        except Exception as exc:
+            if is_outage(exc):
+                self.runtime.db.outage.noticed(exc)
+                self.out("! The database cannot be reached right now; try again in a moment.")
+            else:
+                log.error("a console line failed: %s: %s", type(exc).__name__, exc)
+                self.out("! Sorry, that did not work, and nothing was changed. Type help.")
+            return True
+
+    async def _line(self, line: str) -> bool:
         try:
             parsed = parse_line(line, self.me, self.runtime.clock.now())
         except ValueError as exc:

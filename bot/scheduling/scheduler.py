@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.scheduling.cron import parse_cron
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
+from bot.storage.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,10 @@ class Scheduler:
                 created += await self.planner.advance(campaign, zone, self.planner.clock.now())
             if created:
                 self.planner.on_work()
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # said once by the outage; the next sweep retries the run
+                self.planner.db.outage.noticed(exc)
+                return
             log.exception(
                 "campaign %s: the scheduled run failed; the next sweep retries it", campaign_id
             )
@@ -99,5 +103,8 @@ class Scheduler:
         """Reminders, and a safety net for any run a job did not handle."""
         try:
             await self.planner.tick()
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                self.planner.db.outage.noticed(exc)
+                return
             log.exception("the scheduler's sweep failed; it runs again shortly")

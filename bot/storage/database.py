@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from bot.domain.errors import UserError
+from bot.storage.outage import Outage
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -77,6 +78,12 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.outage = Outage(self._ping)
+        """Whether the database can be reached; see ``bot.storage.outage``."""
+
+    async def _ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -85,6 +92,7 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        await self.outage.close()
         await self.engine.dispose()
 
     def describe(self) -> str:
