@@ -64,8 +64,14 @@ def option_numbers(choices: Sequence[ChoiceOption], answer_kind: str) -> list[in
 
 
 def _at(source: Mapping[str, Any]) -> datetime:
-    millis = source.get("origin_server_ts") or 0
-    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+    """When the event was sent; now, when its server gave no usable time."""
+    millis = source.get("origin_server_ts")
+    if isinstance(millis, int | float) and not isinstance(millis, bool):
+        try:
+            return datetime.fromtimestamp(millis / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return datetime.now(UTC)
 
 
 def strip_reply_fallback(body: str) -> str:

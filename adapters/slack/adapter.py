@@ -26,6 +26,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from adapters.slack import translate as tr
+from adapters.slack.guard import guard
 from adapters.slack.listeners import Listeners
 from adapters.slack.pacing import Pacing
 from adapters.slack.port import SlackPort
@@ -176,7 +177,9 @@ class SlackAdapter:
         log.info("Slack adapter started for workspace %s (%s)", team, self.url or "Socket Mode")
 
     async def _start_http(self, app: AsyncApp) -> None:
-        self._runner = web.AppRunner(app.web_app(path=EVENTS_PATH), access_log=None)
+        web_app = app.web_app(path=EVENTS_PATH)
+        web_app.middlewares.append(guard(self.signing_secret))
+        self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.http_port).start()
         host, port = self._runner.addresses[0][:2]
