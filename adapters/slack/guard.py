@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def malformed(body: bytes, content_type: str) -> str | None:
     return None
 
 
-def guard(signing_secret: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def guard(signing_secret: str) -> Middleware:
     verifier = SignatureVerifier(signing_secret)
 
     @web.middleware
