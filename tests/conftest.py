@@ -45,8 +45,21 @@ def postgres() -> Iterator[PostgresServer | None]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database URL on each backend."""
-    if request.param == "sqlite":
+    """A fresh, empty database URL on each backend: the storage contract's one fixture."""
+    return store_url(request, tmp_path, str(request.param))
+
+
+HARNESSES = discover()
+HarnessFactory = Callable[..., Awaitable[Harness]]
+
+
+STORE_HARNESS = "console"
+"""The harness the storage contract runs on PostgreSQL too (the others run on SQLite: what
+they test is their platform, and the store under them is the same code)."""
+
+
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> str:
+    if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     server: PostgresServer | None = request.getfixturevalue("postgres")
     if server is None:
@@ -54,20 +67,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.create_database(f"t{os.getpid()}_{next(_db_counter)}")
 
 
-HARNESSES = discover()
-HarnessFactory = Callable[..., Awaitable[Harness]]
-
-
-@pytest.fixture(params=sorted(HARNESSES))
+@pytest.fixture(
+    params=[
+        *(f"{name}/sqlite" for name in sorted(HARNESSES)),
+        f"{STORE_HARNESS}/postgresql",
+    ]
+)
 async def make_harness(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
+    request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[HarnessFactory]:
-    """Builds and starts a harness of each adapter; the behavioural suite runs over all."""
+    """Builds and starts a harness of each adapter; the behavioural suite runs over all, and
+    over both databases on the console."""
     made: list[Harness] = []
+    name, backend = str(request.param).split("/")
+    url = store_url(request, tmp_path, backend)
 
     async def make(start: datetime, alliance: str = ALLIANCE) -> Harness:
-        factory = HARNESSES[request.param]
-        harness: Harness = await factory.create(request, tmp_path, sqlite_url, start, alliance)
+        factory = HARNESSES[name]
+        harness: Harness = await factory.create(request, tmp_path, url, start, alliance)
         await harness.runtime.start()
         made.append(harness)
         return harness

@@ -42,9 +42,9 @@ ALLIANCE = textwrap.dedent("""\
 """)
 
 
-async def test_digest_figures_match_a_hand_count(tmp_path: Path, sqlite_url: str) -> None:
+async def test_digest_figures_match_a_hand_count(tmp_path: Path, db_url: str) -> None:
     async with ConsoleHarness.started(
-        tmp_path, sqlite_url, datetime(2026, 11, 30, 0, 0, tzinfo=UTC), ALLIANCE
+        tmp_path, db_url, datetime(2026, 11, 30, 0, 0, tzinfo=UTC), ALLIANCE
     ) as h:
         await h.run_until(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
 
@@ -102,10 +102,10 @@ HOLIDAYS = textwrap.dedent("""\
 
 
 async def test_members_are_skipped_on_their_own_public_holidays(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
     async with ConsoleHarness.started(
-        tmp_path, sqlite_url, datetime(2026, 10, 2, 12, tzinfo=UTC), HOLIDAYS
+        tmp_path, db_url, datetime(2026, 10, 2, 12, tzinfo=UTC), HOLIDAYS
     ) as h:
         await h.run_until(datetime(2026, 10, 4, 12, tzinfo=UTC))
         async with h.runtime.db.session() as s:

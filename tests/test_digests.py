@@ -50,10 +50,10 @@ STEP = timedelta(hours=3)
 
 
 async def test_change_quiet_organisations_and_on_time_reporting(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
     async with ConsoleHarness.started(
-        tmp_path, sqlite_url, datetime(2026, 11, 22, tzinfo=UTC), ALLIANCE
+        tmp_path, db_url, datetime(2026, 11, 22, tzinfo=UTC), ALLIANCE
     ) as h:
 
         def latest(member: str, words: str) -> str:
@@ -120,10 +120,10 @@ def test_the_chart_is_a_png_with_the_target_line() -> None:
 
 
 async def test_export_opens_in_a_spreadsheet_and_its_numbers_match(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
     async with ConsoleHarness.started(
-        tmp_path, sqlite_url, datetime(2026, 11, 30, 23, tzinfo=UTC), ALLIANCE
+        tmp_path, db_url, datetime(2026, 11, 30, 23, tzinfo=UTC), ALLIANCE
     ) as h:
         await h.run_until(datetime(2026, 12, 1, 11, tzinfo=UTC))
         for member, figure in (("a1", "18"), ("d1", "9")):
@@ -147,10 +147,10 @@ async def test_export_opens_in_a_spreadsheet_and_its_numbers_match(
 
 
 async def test_the_alliance_wide_post_holds_only_shareable_answers(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
     async with ConsoleHarness.started(
-        tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE
+        tmp_path, db_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE
     ) as h:
         await h.run_until(datetime(2026, 11, 23, 10, tzinfo=UTC))
         thanks = {}
@@ -179,9 +179,9 @@ async def test_the_alliance_wide_post_holds_only_shareable_answers(
         assert "Recorded" in figure[0] and "Share" not in figure[0]  # a figure is not shared
 
 
-async def test_staff_star_answers_to_lead_the_highlights(tmp_path: Path, sqlite_url: str) -> None:
+async def test_staff_star_answers_to_lead_the_highlights(tmp_path: Path, db_url: str) -> None:
     async with ConsoleHarness.started(
-        tmp_path, sqlite_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE
+        tmp_path, db_url, datetime(2026, 11, 23, 8, tzinfo=UTC), ALLIANCE
     ) as h:
         await h.run_until(datetime(2026, 11, 23, 10, tzinfo=UTC))
         for member, text in (("a1", "OLDER opening hours"), ("b1", "NEWER no calendar")):

@@ -53,9 +53,9 @@ async def statuses(h: ConsoleHarness) -> list[tuple[str, int]]:
 
 
 async def test_a_failing_platform_is_retried_with_backoff_and_sends_once(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
+    h = ConsoleHarness(tmp_path, db_url, SUNDAY)
     port = FlakyPort(h.clock, failures=[PlatformError("502"), PlatformError("timeout")])
     h.port = port
     await h.new_runtime(port).start()
@@ -75,8 +75,8 @@ async def test_a_failing_platform_is_retried_with_backoff_and_sends_once(
         await h.runtime.stop()
 
 
-async def test_slow_down_is_honoured(tmp_path: Path, sqlite_url: str) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
+async def test_slow_down_is_honoured(tmp_path: Path, db_url: str) -> None:
+    h = ConsoleHarness(tmp_path, db_url, SUNDAY)
     port = FlakyPort(h.clock, failures=[RateLimited(30.0)])
     h.port = port
     await h.new_runtime(port).start()
@@ -92,11 +92,11 @@ async def test_slow_down_is_honoured(tmp_path: Path, sqlite_url: str) -> None:
 
 
 async def test_waiting_on_the_person_is_no_failed_attempt_but_has_a_limit(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
     """A platform waiting on the member (a DM not yet accepted) checks again without using up
     attempts; after three days it gives up and says why."""
-    h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
+    h = ConsoleHarness(tmp_path, db_url, SUNDAY)
     waiting = [Waiting(600.0, "berta has not accepted the direct chat yet") for _ in range(500)]
     port = FlakyPort(h.clock, failures=waiting)
     h.port = port
@@ -120,8 +120,8 @@ async def test_waiting_on_the_person_is_no_failed_attempt_but_has_a_limit(
         await h.runtime.stop()
 
 
-async def test_an_outage_across_a_restart_loses_nothing(tmp_path: Path, sqlite_url: str) -> None:
-    h = ConsoleHarness(tmp_path, sqlite_url, SUNDAY)
+async def test_an_outage_across_a_restart_loses_nothing(tmp_path: Path, db_url: str) -> None:
+    h = ConsoleHarness(tmp_path, db_url, SUNDAY)
     down = FlakyPort(h.clock, failures=[PlatformError("down")] * 50)
     await h.new_runtime(down).start()
     await h.runtime.advance(BERLIN_NINE)
