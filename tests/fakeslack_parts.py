@@ -3,7 +3,9 @@ records of each call, and the messages it keeps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -70,6 +72,24 @@ class Ephemeral:
     text: str
     blocks: list[dict[str, Any]]
     thread_ts: str | None
+
+
+@dataclass
+class Hold:
+    """One call the fake keeps unanswered until ``release()`` (see ``FakeSlack.hold``)."""
+
+    method: str
+    match: Callable[[dict[str, Any]], bool]
+    effect: bool
+    """True: the call takes effect before it hangs (Slack posted; its answer never came back).
+    False: it never takes effect (the request died on the way)."""
+    body: dict[str, Any] | None = None
+    """The body of the call that was held, once one arrived."""
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class SlackError(Exception):
