@@ -44,6 +44,7 @@ class Gcra:
         self.tolerance = max(burst - 1, 0) * self.interval
         self._now = now
         self._tat = 0.0  # the theoretical arrival time of the next request
+        self._held_until = 0.0  # nothing goes out before this (a Retry-After)
         self._lock = asyncio.Lock()
 
     def peek(self) -> float:
@@ -56,10 +57,13 @@ class Gcra:
         ``priority`` sender, a person waiting on a reply, takes the next free slot)."""
         if self.interval == 0.0 and self.peek() == 0.0:
             return
-        if priority:
-            while (delay := self.peek()) > 0:  # noqa: ASYNC110 (a schedule, not an event)
-                await asyncio.sleep(delay)
+        if priority:  # book the next slot at once, so no queued sender can take it meanwhile
+            delay = self.peek()
             self._tat = max(self._tat, self._now()) + self.interval
+            if delay > 0:
+                await asyncio.sleep(delay)
+            while (held := self._held_until - self._now()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(held)  # a Retry-After that came while it slept
             return
         async with self._lock:
             delay = self.peek()
@@ -71,6 +75,7 @@ class Gcra:
     def pause(self, seconds: float) -> None:
         """Nothing goes out for ``seconds`` (a Retry-After)."""
         self._tat = max(self._tat, self._now() + seconds + self.tolerance)
+        self._held_until = max(self._held_until, self._now() + seconds)
 
     def idle(self) -> bool:
         return self._tat <= self._now()
