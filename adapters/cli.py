@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -23,7 +24,7 @@ from bot.alliance.overview import overview
 from bot.alliance.validate import validate_file
 from bot.domain.errors import UserError
 from bot.library import coverage_problems, library_summary, load_library
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, explain_settings_error, load_settings, mask_urls
 from bot.storage.database import Database
 
 T = TypeVar("T")
@@ -65,8 +66,17 @@ def example_alliance_path() -> Path:
 
 
 def fail(message: str, code: int = 2) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[red]Error:[/red] {message}", highlight=False)
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print("[red]Error:[/red] ", end="")
+    console.print(mask_urls(message), markup=False)
     raise typer.Exit(code)
+
+
+class MaskingFormatter(logging.Formatter):
+    """Every log line, traceback included, with the passwords of URLs masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_urls(super().format(record))
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -123,13 +133,13 @@ def main_callback(
         settings = load_settings(settings_file, **overrides)
     except UserError as exc:
         fail(str(exc))
+    except ValidationError as exc:
+        fail(explain_settings_error(exc))
     except ValueError as exc:
         fail(f"The settings are not valid: {exc}")
-    logging.basicConfig(
-        level="DEBUG" if verbose else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level="DEBUG" if verbose else settings.log_level, handlers=[handler])
     for noisy in ("alembic", "apscheduler", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     typer_ctx.obj = Context(
@@ -208,7 +218,7 @@ def db_current(typer_ctx: typer.Context) -> None:
 
 
 def _validated(ctx: Context, file: Path) -> Any:
-    alliance, problems = validate_file(file)
+    alliance, problems = validate_file(file, max_bytes=ctx.settings.alliance_max_bytes)
     if problems:
         for problem in problems:
             ctx.err.print(str(problem), highlight=False, markup=False)

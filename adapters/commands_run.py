@@ -13,11 +13,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from adapters.base import Adapter
-from adapters.cli import _ctx, _validated, app, example_alliance_path, run_async
+from adapters.cli import _ctx, _validated, app, example_alliance_path, fail, run_async
 from adapters.console.app import ConsoleApp, stdin_lines
 from adapters.console.port import ConsolePort
+from adapters.platforms import configured
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
 from bot.clock import ManualClock, SystemClock
@@ -121,10 +123,11 @@ def run(typer_ctx: typer.Context) -> None:
     settings = ctx.settings
     clock = SystemClock()
     out = printer()
-    ports, adapters = build_ports(settings, clock, out)
+    ports, adapters = configured(settings, lambda: build_ports(settings, clock, out))
     runtime = Runtime(
         settings.effective_database_url, clock, ports, alliance_file=settings.alliance_file
     )
+    runtime.alliance_max_bytes = settings.alliance_max_bytes
     port = ports.get("console")
     console = ConsoleApp(runtime, port, out.print) if isinstance(port, ConsolePort) else None
     run_async(lambda: serve(runtime, console, adapters=adapters))
@@ -180,6 +183,26 @@ def _demo_audience(alliance: ValidatedAlliance) -> list[str]:
     return admins[:1] + reporters
 
 
+def demo_database(settings: Settings) -> Path:
+    """The demo's own SQLite file, emptied at each start. A configured database is never
+    touched; one that is this very file is refused."""
+    demo_db = settings.data_dir / "demo.db"
+    if settings.database_url:
+        try:
+            parsed = make_url(settings.database_url)
+            same = parsed.get_backend_name() == "sqlite" and bool(parsed.database)
+            same = same and Path(str(parsed.database)).resolve() == demo_db.resolve()
+        except Exception:  # not a URL at all: certainly not the demo's file
+            same = False
+        if same:
+            fail(
+                f"The configured database is the demo's own file {demo_db}, which the demo "
+                "empties at start; point ALLIANCE_BOT_DATABASE_URL at another file."
+            )
+        log.info("The demo uses its own database %s; the configured one is left as it is", demo_db)
+    return demo_db
+
+
 @app.command("demo")
 def demo(
     typer_ctx: typer.Context,
@@ -206,10 +229,10 @@ def demo(
         start.replace(tzinfo=UTC) if start and start.tzinfo is None else start
     ) or datetime.now(UTC)
     clock: Clock = ManualClock(begin) if manual_clock or speed != 1.0 or start else SystemClock()
-    demo_db = ctx.settings.data_dir / "demo.db"
+    demo_db = demo_database(ctx.settings)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
-    url = ctx.settings.database_url or f"sqlite+aiosqlite:///{demo_db}"
+    url = f"sqlite+aiosqlite:///{demo_db}"
     run_async(lambda: prepare_demo(url, file, clock.now(), None))
     out = printer()
     port = ConsolePort(clock, echo=out.print, files_dir=ctx.settings.data_dir / "files")
@@ -217,7 +240,7 @@ def demo(
     runtime = Runtime(url, clock, {"console": port}, real_time=real_time)
     console = ConsoleApp(runtime, port, out.print, me=me, speed=speed)
     out.print(
-        f"Demo alliance loaded into {url}. A demo campaign sends a prompt every minute "
+        f"Demo alliance loaded into {demo_db}. A demo campaign sends a prompt every minute "
         "for three minutes; reminders follow after two."
     )
 

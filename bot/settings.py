@@ -6,11 +6,12 @@ Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +20,7 @@ from pydantic_settings import (
 )
 
 from bot.domain.errors import UserError
+from bot.yamlsource import MAX_FILE_BYTES
 
 SETTINGS_FILE_ENV = "ALLIANCE_BOT_SETTINGS_FILE"
 
@@ -77,6 +79,8 @@ class Settings(BaseSettings):
     data_dir: Path = default_data_dir()
     database_url: str | None = None
     alliance_file: Path | None = None
+    alliance_max_mb: float = Field(MAX_FILE_BYTES / 1_000_000, gt=0)
+    """The largest alliance file (and members CSV) the bot reads, in MB."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     slack: SlackSettings = SlackSettings()
     matrix: MatrixSettings = MatrixSettings()
@@ -86,6 +90,28 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _readable_url(cls, value: str | None) -> str | None:
+        """A URL the bot cannot use is refused at start, with one sentence (a UserError)."""
+        from bot.storage.database import normalize_url
+
+        if value:
+            normalize_url(value)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            return "WARNING" if value == "WARN" else value
+        return value
+
+    @property
+    def alliance_max_bytes(self) -> int:
+        return int(self.alliance_max_mb * 1_000_000)
 
     @property
     def effective_database_url(self) -> str:
@@ -103,8 +129,67 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     def redacted(self) -> dict[str, Any]:
-        """The settings as a dict safe to print: secrets masked."""
-        return self.model_dump(mode="json")
+        """The settings as a dict safe to print: secrets and passwords in URLs masked."""
+        masked: dict[str, Any] = _masked(self.model_dump(mode="json"))
+        return masked
+
+    def check_platforms(self) -> None:
+        """A platform half configured is a mistake, not a reason to quietly run without it."""
+        slack, matrix = self.slack, self.matrix
+        if not slack.configured and (slack.signing_secret or slack.app_token):
+            raise UserError(
+                "Slack is half configured: set ALLIANCE_BOT_SLACK__BOT_TOKEN (the xoxb- Bot "
+                "User OAuth Token), or unset the other ALLIANCE_BOT_SLACK__ settings to run "
+                "without Slack."
+            )
+        if bool(matrix.homeserver) != bool(matrix.user_id):
+            missing = "USER_ID (the bot's account, like @alliance-bot:example.org)"
+            given = "HOMESERVER"
+            if matrix.user_id:
+                missing, given = "HOMESERVER (like https://matrix.example.org)", "USER_ID"
+            raise UserError(
+                f"Matrix is half configured: ALLIANCE_BOT_MATRIX__{given} is set but "
+                f"ALLIANCE_BOT_MATRIX__{missing} is not; set it, or unset "
+                f"ALLIANCE_BOT_MATRIX__{given} to run without Matrix."
+            )
+
+
+# scheme://user:password@host: the password runs to the last @ before the host (an @ in a
+# password should be written %40, but people do not always).
+_URL_PASSWORD = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):\S*?@(?=[^@\s/?#]*(?:[/?#\s]|$))"
+)
+
+
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
+
+
+def mask_urls(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_urls(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def explain_settings_error(err: ValidationError) -> str:
+    """One sentence per mistake: the setting, its variable, what is wrong."""
+    parts = []
+    for entry in err.errors(include_url=False):
+        loc = [str(part) for part in entry["loc"]]
+        variable = "ALLIANCE_BOT_" + "__".join(loc).upper()
+        message = str(entry["msg"])
+        value = entry.get("input")
+        shown = f" (it says “{mask_urls(str(value))[:60]}”)" if isinstance(value, str) else ""
+        parts.append(f"{'.'.join(loc)} ({variable}): {message[:1].lower()}{message[1:]}{shown}")
+    return "The settings are not valid: " + "; ".join(parts) + ". Fix the value and try again."
 
 
 def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:

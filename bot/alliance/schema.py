@@ -12,7 +12,7 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.digest.periods import parse_digest_period
 from bot.domain.errors import UserError
@@ -24,6 +24,8 @@ SLACK_ID = re.compile(r"^(T[A-Z0-9]{2,})[:/](U|W)[A-Z0-9]{2,}$")
 MATRIX_USER = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 MATRIX_ROOM = re.compile(r"^[!#][^\s:]+(:[A-Za-z0-9.\-]+(:\d+)?)?$")
 SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+MAX_TARGET = 1e12
+"""The largest target a measure takes (finite: no .inf or .nan)."""
 
 
 @cache
@@ -67,6 +69,10 @@ def check_locale(value: str) -> str:
     return value
 
 
+MAX_MINUTES = 366 * 1440
+"""The longest duration an alliance file takes (reminders, catch-up): a year."""
+
+
 def parse_duration(value: str | int) -> int:
     """Minutes in ``"2d"``, ``"36h"``, ``"1d12h"``, ``"90m"`` (a bare number is minutes)."""
     if isinstance(value, int):
@@ -74,16 +80,24 @@ def parse_duration(value: str | int) -> int:
     text = str(value).strip().lower().replace(" ", "")
     match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text)
     if not text or not match or not any(match.groups()):
-        raise ValueError(f"“{value}” is not a duration; write it like 2d, 36h, 1d12h or 90m.")
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise ValueError(f"“{shown}” is not a duration; write it like 2d, 36h, 1d12h or 90m.")
+    too_long = "that duration is longer than a year (366d), the longest allowed."
+    if any(len(g or "") > 9 for g in match.groups()):
+        raise ValueError(too_long)
     days, hours, minutes = (int(g or 0) for g in match.groups())
-    return days * 1440 + hours * 60 + minutes
+    total = days * 1440 + hours * 60 + minutes
+    if total > MAX_MINUTES:
+        raise ValueError(too_long)
+    return total
 
 
 Zone = Annotated[str, AfterValidator(check_zone)]
 Cron = Annotated[str, AfterValidator(check_cron)]
 Locale = Annotated[str, AfterValidator(check_locale)]
 Slug = Annotated[str, Field(pattern=SLUG)]
-Minutes = Annotated[int, Field(ge=0)]
+Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES)]
+Target = Annotated[float, Field(ge=0, le=MAX_TARGET, allow_inf_nan=False)]
 
 
 class Item(BaseModel):
@@ -144,8 +158,8 @@ class MeasureSpec(Item):
     unit: Annotated[str, Field(min_length=1, max_length=64)]
     aggregation: Aggregation = Aggregation.SUM
     period: Literal["week", "month", "quarter"] = "month"
-    target: Annotated[float, Field(ge=0)] | None = None
-    targets: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    target: Target | None = None
+    targets: dict[str, Target] = Field(default_factory=dict)
     prompt: str | None = None
 
 
@@ -154,7 +168,7 @@ class TargetSpec(Item):
 
     measure: str
     organisation: str | None = None
-    target: Annotated[float, Field(ge=0)]
+    target: Target
 
 
 class ChannelSpec(Item):
@@ -189,15 +203,13 @@ class ChannelSpec(Item):
 
 
 class ReminderSpec(Item):
-    after: Annotated[int, Field(ge=1)] = 1440
+    after: Annotated[int, Field(ge=1, le=MAX_MINUTES)] = 1440
     max: Annotated[int, Field(ge=0, le=10)] = 1
 
-    @model_validator(mode="before")
+    @field_validator("after", mode="before")
     @classmethod
-    def _duration(cls, data: object) -> object:
-        if isinstance(data, dict) and "after" in data:
-            data = {**data, "after": parse_duration(data["after"])}
-        return data
+    def _duration(cls, value: str | int) -> int:
+        return parse_duration(value)
 
 
 class AudienceSpec(Item):
@@ -226,12 +238,10 @@ class CampaignSpec(Item):
     end: date | None = None
     paused: bool = False
 
-    @model_validator(mode="before")
+    @field_validator("catch_up", mode="before")
     @classmethod
-    def _durations(cls, data: object) -> object:
-        if isinstance(data, dict) and "catch_up" in data:
-            data = {**data, "catch_up": parse_duration(data["catch_up"])}
-        return data
+    def _duration(cls, value: str | int) -> int:
+        return parse_duration(value)
 
     @model_validator(mode="after")
     def _sense(self) -> Self:

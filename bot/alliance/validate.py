@@ -27,7 +27,13 @@ from bot.alliance.schema import (
 from bot.alliance.where import Where
 from bot.domain.prompts import PromptDef
 from bot.library import PromptLibrary, load_library
-from bot.yamlsource import Problem, YamlDocument, explain_pydantic, load_yaml
+from bot.yamlsource import (
+    MAX_FILE_BYTES,
+    Problem,
+    YamlDocument,
+    explain_pydantic,
+    read_yaml_file,
+)
 
 T = TypeVar("T", bound=BaseModel)
 CSV_COLUMNS = (
@@ -68,21 +74,22 @@ class ValidatedAlliance:
 
 
 def validate_file(
-    path: Path, library: PromptLibrary | None = None
+    path: Path, library: PromptLibrary | None = None, *, max_bytes: int = MAX_FILE_BYTES
 ) -> tuple[ValidatedAlliance | None, list[Problem]]:
-    """Read and check ``path``; the alliance is returned only when there is no problem at all."""
+    """Read and check ``path``; the alliance is returned only when there is no problem at all.
+    A file over ``max_bytes``, not UTF-8, or whose aliases expand too far is refused unread."""
     if not path.is_file():
         return None, [Problem(str(path), 0, "", "there is no such file; check the path.")]
-    doc = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    doc = read_yaml_file(path, max_bytes=max_bytes)
     if library is None:
         library, lib_problems = load_library()
         if lib_problems:
             return None, lib_problems
-    return validate_document(doc, library, base_dir=path.parent)
+    return validate_document(doc, library, base_dir=path.parent, max_bytes=max_bytes)
 
 
 def validate_document(
-    doc: YamlDocument, library: PromptLibrary, base_dir: Path
+    doc: YamlDocument, library: PromptLibrary, base_dir: Path, max_bytes: int = MAX_FILE_BYTES
 ) -> tuple[ValidatedAlliance | None, list[Problem]]:
     problems = list(doc.problems)
     if problems and doc.data is None:
@@ -119,7 +126,8 @@ def validate_document(
     }
     custom = _many(doc, data, "prompts", PromptDef, problems)
     if "members_csv" in data:
-        items["members"] += _csv_members(doc, data["members_csv"], base_dir, problems)
+        csv_file = data["members_csv"]
+        items["members"] += _csv_members(doc, csv_file, base_dir, problems, max_bytes)
     items["measures"] = _merge_targets(items["measures"], items.pop("targets"), problems)
     checker = CrossCheck(library, problems, named)
     prompts = checker.prompts(custom)
@@ -235,7 +243,7 @@ def _many(
 
 
 def _csv_members(
-    doc: YamlDocument, name: object, base_dir: Path, problems: list[Problem]
+    doc: YamlDocument, name: object, base_dir: Path, problems: list[Problem], max_bytes: int
 ) -> list[tuple[Any, Where]]:
     """Members from a spreadsheet export: one row each, columns named as in the YAML."""
     path = base_dir / str(name)
@@ -247,13 +255,51 @@ def _csv_members(
             )
         )
         return []
-    text = path.read_text(encoding="utf-8-sig")
+    text = _csv_text(path, problems, max_bytes)
+    if text is None:
+        return []
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _csv_rows(reader, str(path), problems)
+    except csv.Error as exc:
+        problems.append(Problem(str(path), reader.line_num, "", f"this is not valid CSV ({exc})."))
+        return []
+
+
+def _csv_text(path: Path, problems: list[Problem], max_bytes: int) -> str | None:
+    try:
+        if path.stat().st_size > max_bytes:
+            message = f"the file is over the limit of {max_bytes:,} bytes; split the alliance."
+            problems.append(Problem(str(path), 0, "", message))
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(str(path), 0, "", f"I cannot read this file ({exc.strerror})."))
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problems.append(
+            Problem(
+                str(path),
+                line,
+                "",
+                f"this line is not UTF-8 text (byte 0x{raw[exc.start]:02X}); export the "
+                "spreadsheet as “CSV UTF-8”.",
+            )
+        )
+        return None
+
+
+def _csv_rows(
+    reader: csv.DictReader[str], path: str, problems: list[Problem]
+) -> list[tuple[Any, Where]]:
     unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
     if unknown:
         problems.append(
             Problem(
-                str(path),
+                path,
                 1,
                 "",
                 f"unknown column(s) {', '.join(unknown)}; the "
@@ -267,9 +313,9 @@ def _csv_members(
         line = reader.line_num
         values = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
         try:
-            out.append((adapter.validate_python(values), Where(None, (), str(path), line)))
+            out.append((adapter.validate_python(values), Where(None, (), path, line)))
         except ValidationError as err:
             for entry in err.errors(include_url=False):
-                where = Where(None, (), str(path), line)
+                where = Where(None, (), path, line)
                 problems.append(where.problem(entry["loc"], explain_pydantic(entry)))
     return out
