@@ -24,6 +24,7 @@ from bot.scheduling.planner import Planner
 from bot.storage import models as m
 from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, CheckInRevision, Delivery
+from bot.text import parse_id, quote
 
 AnswerFn = Callable[[Delivery, str, str], Awaitable[list[Reply]]]
 
@@ -73,7 +74,7 @@ def help_text(role: str) -> str:
 async def run_command(ctx: CommandContext, name: str, args: str) -> list[Reply]:
     handler = _COMMANDS.get(name.lower().lstrip("/!"))
     if handler is None:
-        return [Reply(f"I don't know the command “{name}”.\n\n{help_text(ctx.member.role)}")]
+        return [Reply(f"I don't know the command “{quote(name)}”.\n\n{help_text(ctx.member.role)}")]
     return await handler(ctx, args.strip())
 
 
@@ -122,14 +123,15 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
     s, member = ctx.session, ctx.member
     words = args.split()
     if words[:1] == ["delete"]:
-        if len(words) != 2 or not words[1].lstrip("#").isdigit():
+        number = parse_id(words[1]) if len(words) == 2 else None
+        if number is None:
             raise UserError(
-                "Tell me which check-in to delete, e.g. “mydata delete 12” "
+                "Tell me which check-in to delete by its number, e.g. “mydata delete 12” "
                 "(the numbers are in “mydata”)."
             )
-        checkin = await s.get(CheckIn, int(words[1].lstrip("#")))
+        checkin = await s.get(CheckIn, number)
         if checkin is None or checkin.member_id != member.id:
-            raise UserError(f"You have no check-in #{words[1].lstrip('#')}; “mydata” lists yours.")
+            raise UserError(f"You have no check-in #{number}; “mydata” lists yours.")
         await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id == checkin.id))
         await s.delete(checkin)
         return [Reply(f"Deleted your check-in #{checkin.id} and its history.")]
@@ -155,7 +157,7 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
     if not rows:
         return [Reply("You have no check-ins yet.")]
     lines = [
-        f"#{c.id} {c.period_key} {c.prompt_id}: {c.answer_text[:80]}"
+        f"#{c.id} {c.period_key} {c.prompt_id}: {quote(c.answer_text, 80)}"
         + (" (edited)" if c.edited_at else "")
         for c in rows[:20]
     ]
@@ -183,7 +185,7 @@ async def _campaign(ctx: CommandContext, args: str) -> list[Reply]:
         keys = ", ".join(
             (await ctx.session.scalars(select(m.Campaign.key).where(m.Campaign.active))).all()
         )
-        raise UserError(f"There is no campaign “{words[1]}”. The campaigns are: {keys}.")
+        raise UserError(f"There is no campaign “{quote(words[1])}”. The campaigns are: {keys}.")
     if action == "preview":
         return [Reply(await _preview(ctx, campaign))]
     campaign.paused = action == "pause"

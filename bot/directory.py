@@ -96,8 +96,11 @@ class Directory:
             if delivery is None or delivery.prompt_id is None:
                 return "That prompt is no longer open for answers."
             prompt = (await load_prompts(s))[delivery.prompt_id]
+            member = await s.get(m.Member, delivery.member_id) if delivery.member_id else None
+            meta = await s.get(m.Alliance, 1)
+            locale = member.locale if member else meta.default_locale if meta else "en"
         try:
-            parse_answer(prompt, text)
+            parse_answer(prompt, text, locale)
         except UserError as exc:
             return str(exc)
         return None

@@ -14,6 +14,7 @@ from adapters.console.translate import Directive, parse_line
 from bot.clock import ManualClock
 from bot.runtime import Runtime
 from bot.storage.outage import is_outage
+from bot.text import quote
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class ConsoleApp:
             who = await self.runtime.directory.display_name("console", directive.argument)
             if who is None:
                 self.out(
-                    f"! There is no member “{directive.argument}” on the console; "
+                    f"! There is no member “{quote(directive.argument)}” on the console; "
                     "alliance-bot alliance show lists them."
                 )
             else:

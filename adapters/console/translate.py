@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.events import ChoicePicked, CommandReceived, InboundEvent, MessageReceived
+from bot.text import ascii_digits, quote, storable
 
 COMMAND_WORDS = {
     "help",
@@ -22,8 +23,11 @@ COMMAND_WORDS = {
     "share",
     "unshare",
     "star",
+    "unstar",
 }
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+MAX_DURATION = timedelta(days=366)
+"""The longest ``wait`` or ``advance``: a year."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +40,29 @@ class Directive:
 
 
 def parse_duration(text: str) -> timedelta:
-    match = _DURATION.match(text.strip().lower())
+    """``1d``, ``2h``, ``30m``, ``45s`` or a mix (``1d12h``), up to :data:`MAX_DURATION`;
+    ValueError with the sentence to show otherwise. Digits of any script count."""
+    match = _DURATION.fullmatch(ascii_digits(text.strip().lower()))
     if not text.strip() or not match or not any(match.groups()):
-        raise ValueError(f"“{text}” is not a duration; write it like 1d, 2h, 30m or 45s.")
-    d, h, m, s = (int(g or 0) for g in match.groups())
-    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+        raise ValueError(f"“{quote(text)}” is not a duration; write it like 1d, 2h, 30m or 45s.")
+    if any(len(g or "") > 9 for g in match.groups()):
+        seconds = None  # a figure that long is out of bounds whatever its unit
+    else:
+        d, h, m, s = (int(g or 0) for g in match.groups())
+        seconds = ((d * 24 + h) * 60 + m) * 60 + s
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"“{quote(text)}” is too long to wait or advance: the most is "
+            f"{MAX_DURATION.days}d (a year)."
+        )
+    return timedelta(seconds=seconds)
 
 
 def parse_line(line: str, me: str, now: datetime) -> InboundEvent | Directive | None:
-    """``me`` is the console name the line is typed as; None for blank lines and comments."""
-    text = line.strip()
+    """``me`` is the console name the line is typed as; None for blank lines and comments.
+    Bytes that were not UTF-8 (lone surrogates from the terminal) arrive as �, and a NUL as
+    nothing: neither can be stored or looked up."""
+    text = storable(line).strip()
     if not text or text.startswith("#") and not text.startswith("#!"):
         return None
     head, _, rest = text.partition(" ")

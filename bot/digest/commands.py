@@ -18,6 +18,7 @@ from bot.domain.values import Role
 from bot.ports import Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn
+from bot.text import parse_id
 
 if TYPE_CHECKING:
     from bot.commands import CommandContext
@@ -80,11 +81,11 @@ async def highlights(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool, verb: str) -> CheckIn:
-    number = args.strip().lstrip("#")
-    if not number.isdigit():
+    number = parse_id(args)
+    if number is None:
         where = "the digest shows them" if staff else "“mydata” lists yours"
         raise UserError(f"Tell me which check-in, by its number, e.g. “{verb} 12” ({where}).")
-    checkin = await ctx.session.get(CheckIn, int(number))
+    checkin = await ctx.session.get(CheckIn, number)
     allowed = checkin is not None and (
         checkin.member_id == ctx.member.id or (staff and Role(ctx.member.role).is_staff)
     )

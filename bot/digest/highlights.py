@@ -14,6 +14,7 @@ from bot.domain.values import PromptKind
 from bot.storage import models as m
 from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn
+from bot.text import neutral
 
 RECENT = 5
 PER_GROUP = 12
@@ -56,7 +57,7 @@ async def _answers(s: AsyncSession, query: Any) -> list[Answer]:
             org,
             member,
             prompts[pid].text_for("en") if pid in prompts else pid,
-            text,
+            neutral(text),  # quoted in the bot's digest: no control may reverse its lines
             bool(starred),
             pid,
         )

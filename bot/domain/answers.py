@@ -1,17 +1,51 @@
-"""Checking an answer against the prompt's answer type, with a polite explanation when it fails."""
+"""Checking an answer against the prompt's answer type, with a polite explanation when it fails.
+
+The limits, for every answer type (a refused answer stores nothing and says how to fix it):
+
+- **text**: 1 to :data:`MAX_ANSWER_CHARS` characters once blank space and invisible controls
+  are set aside; a NUL is dropped, everything else is kept as typed.
+- **number**: one figure, written the member's way (Babel reads it for their locale:
+  ``1,250.5`` in English, ``1 250,5`` in French, ``1.250`` = 1250 in German or Spanish; a space
+  between groups of three digits works everywhere), with up to three words around it
+  (``12 sessions``). It is finite, from 0 to :data:`MAX_NUMBER`, and a whole number unless the
+  prompt allows ``decimals`` (a count, the default, takes none). ``inf``, ``NaN`` and
+  ``1e309`` are not figures.
+- **scale**: a whole number from the scale's ``min`` to its ``max``.
+- **choice**: a choice's label in any language, its key, or its number in the list.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 
 from bot.domain.errors import UserError
 from bot.domain.prompts import PromptDef, pick
-from bot.domain.values import AnswerType
+from bot.domain.values import DEFAULT_LOCALE, AnswerType
+from bot.text import ascii_digits, neutral, quote, storable
 
 MAX_ANSWER_CHARS = 4000
-_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:[ ,\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d+)?")
+MAX_NUMBER = 1_000_000_000
+"""The largest figure a number answer may give (a billion)."""
+MAX_NUMBER_CHARS = 32
+"""The longest figure read, separators included: longer runs of digits are not figures."""
+
+_SPACE_LIKE = " \u00a0\u202f"
+_NUMBER = re.compile(r"[-+\u2212]?\d+(?:[.,'’\u00a0\u202f ]\d+)*")
+_SPACE_GROUPED = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?")
+_MAX_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -20,12 +54,26 @@ class Answer:
     number: float | None = None
     choice: str | None = None
 
-    def display(self, prompt: PromptDef | None = None, locale: str = "en") -> str:
+    def display(self, prompt: PromptDef | None = None, locale: str = DEFAULT_LOCALE) -> str:
+        """The answer as the bot echoes it back: a choice's label, a figure written for
+        ``locale``, or the text with its control characters neutralised."""
         if self.choice is not None and prompt is not None and prompt.choices:
             return prompt.choice_label(self.choice, locale)
         if self.number is not None:
-            return f"{self.number:g}"
-        return self.text
+            return format_decimal(
+                self.number, locale=babel_locale(locale), decimal_quantization=False
+            )
+        return neutral(self.text)
+
+
+@lru_cache(maxsize=64)
+def babel_locale(locale: str) -> Locale:
+    """Babel's locale for a member's ``en``, ``fr``, ``de-CH`` or ``pt_BR``; English when
+    Babel does not know it."""
+    try:
+        return Locale.parse(locale.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return Locale.parse(DEFAULT_LOCALE)
 
 
 def _fold(text: str) -> str:
@@ -33,31 +81,62 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def parse_number(text: str) -> float:
-    """A figure such as ``12``, ``1,250``, ``1 250``, ``12.5`` or ``12 sessions``."""
-    cleaned = text.strip()
+class NotANumber(ValueError):
+    """The text holds no figure that can be read; ``hint`` says how to write one."""
+
+    def __init__(self, text: str, hint: str = "") -> None:
+        super().__init__(text)
+        self.hint = hint
+
+
+def parse_number(text: str, locale: str = DEFAULT_LOCALE) -> Decimal:
+    """The one figure in ``text`` (``12``, ``1,250``, ``12 sessions``) read for ``locale``.
+
+    Signs are kept (callers refuse negatives); NotANumber when there is no figure, more than
+    one, or words beyond three around it."""
+    cleaned = ascii_digits(text.strip())
     found = _NUMBER.findall(cleaned)
     rest = _NUMBER.sub(" ", cleaned)
-    if len(found) != 1 or re.search(r"[^\sA-Za-zÀ-ÿ.%]", rest) or re.search(r"\d", rest):
-        raise ValueError(text)
-    raw = found[0]
-    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+", raw):
-        raw = raw.replace(",", "")
-    raw = re.sub(r"[ \u00a0\u202f]", "", raw)
-    if "," in raw and "." not in raw:
-        raw = raw.replace(",", ".")
-    raw = raw.replace(",", "")
-    value = float(raw)
-    words = [w for w in re.findall(r"[A-Za-zÀ-ÿ]+", rest)]
-    if len(words) > 3:
-        raise ValueError(text)
-    return value
+    words = rest.split()
+    if (
+        len(found) != 1
+        or len(found[0]) > MAX_NUMBER_CHARS
+        or len(words) > _MAX_WORDS
+        or not all(w.strip(".%") == "" or w.strip(".%").isalpha() for w in words)
+    ):
+        raise NotANumber(text)
+    token = found[0]
+    negative = token[0] in "-\u2212"
+    digits = token.lstrip("-+\u2212")
+    where = babel_locale(locale)
+    group = get_group_symbol(where)
+    if group in _SPACE_LIKE:
+        digits = re.sub(f"[{_SPACE_LIKE}]", group, digits)
+    elif _SPACE_GROUPED.fullmatch(digits):
+        digits = re.sub(f"[{_SPACE_LIKE}]", "", digits)
+    try:
+        value = parse_decimal(digits, locale=where, strict=True)
+    except (NumberFormatError, InvalidOperation, ValueError):
+        raise NotANumber(text, _how_to_write(where)) from None
+    if not value.is_finite():
+        raise NotANumber(text)
+    return -value if negative else value
 
 
-def parse_answer(prompt: PromptDef, text: str, locale: str = "en") -> Answer:
+def _how_to_write(where: Locale) -> str:
+    example = format_decimal(Decimal("1250.5"), locale=where)
+    language = where.get_display_name(DEFAULT_LOCALE) or "your language"
+    return (
+        f" In {language}, write thousands and decimals like this: {example} "
+        f"(“{get_group_symbol(where)}” between thousands, “{get_decimal_symbol(where)}” "
+        "before decimals)."
+    )
+
+
+def parse_answer(prompt: PromptDef, text: str, locale: str = DEFAULT_LOCALE) -> Answer:
     """Check ``text`` against ``prompt``; UserError says what was expected, with an example."""
-    value = text.strip()
-    if not value:
+    value = storable(text).strip()
+    if not neutral(value).strip():
         raise UserError("Your answer was empty. Write a few words, then send it again.")
     if len(value) > MAX_ANSWER_CHARS:
         raise UserError(
@@ -69,7 +148,7 @@ def parse_answer(prompt: PromptDef, text: str, locale: str = "en") -> Answer:
     if prompt.answer is AnswerType.NUMBER:
         return _number(prompt, value, locale)
     if prompt.answer is AnswerType.SCALE:
-        return _scale(prompt, value)
+        return _scale(prompt, value, locale)
     return _choice(prompt, value, locale)
 
 
@@ -77,30 +156,57 @@ def _number(prompt: PromptDef, value: str, locale: str) -> Answer:
     unit = pick(prompt.unit, locale) if prompt.unit else ""
     example = f"12 {unit}".strip()
     try:
-        number = parse_number(value)
-    except ValueError:
+        number = parse_number(value, locale)
+    except NotANumber as exc:
         raise UserError(
             f"I need a number for this one, like “{example}”. "
-            f"I could not read a number in “{value}”; nothing was saved."
+            f"I could not read a number in “{quote(value)}”; nothing was saved.{exc.hint}"
         ) from None
     if number < 0:
         raise UserError(
-            f"A count cannot be negative; send the figure as a number, like “{example}”."
+            f"A count cannot be negative; send the figure as a number, like “{example}”. "
+            "Nothing was saved."
         )
-    return Answer(value, number=number)
+    if number > MAX_NUMBER:
+        raise UserError(
+            f"{format_decimal(number, locale=babel_locale(locale))} is more than I can take: "
+            f"figures go up to {format_decimal(MAX_NUMBER, locale=babel_locale(locale))}. "
+            "Check the figure and send it again; nothing was saved."
+        )
+    places = -int(number.normalize().as_tuple().exponent)
+    if places > prompt.decimals:
+        if prompt.decimals == 0:
+            where = babel_locale(locale)
+            hint = ""
+            if get_decimal_symbol(where) in value:
+                hint = (
+                    f" In {where.get_display_name(DEFAULT_LOCALE)}, “{get_decimal_symbol(where)}” "
+                    f"marks decimals; a thousand and more is written like "
+                    f"{format_decimal(1250, locale=where)}."
+                )
+            raise UserError(
+                f"This one is a count, so it takes a whole number, like “{example}”; "
+                f"“{quote(value)}” is not one. Nothing was saved.{hint}"
+            )
+        raise UserError(
+            f"This figure takes at most {prompt.decimals} decimal place"
+            f"{'s' if prompt.decimals > 1 else ''}; “{quote(value)}” has {places}. "
+            "Round it and send it again; nothing was saved."
+        )
+    return Answer(value, number=float(number))
 
 
-def _scale(prompt: PromptDef, value: str) -> Answer:
+def _scale(prompt: PromptDef, value: str, locale: str) -> Answer:
     assert prompt.scale is not None
     low, high = prompt.scale.min, prompt.scale.max
     try:
-        number = parse_number(value)
-    except ValueError:
+        number: Decimal | None = parse_number(value, locale)
+    except NotANumber:
         number = None
-    if number is None or number != int(number) or not low <= number <= high:
+    if number is None or number != number.to_integral_value() or not low <= number <= high:
         raise UserError(
             f"Please answer with a whole number from {low} to {high}; "
-            f"“{value}” is not one. Nothing was saved."
+            f"“{quote(value)}” is not one. Nothing was saved."
         )
     return Answer(value, number=float(number), choice=str(int(number)))
 
@@ -113,6 +219,6 @@ def _choice(prompt: PromptDef, value: str, locale: str) -> Answer:
             return Answer(pick(choice.label, locale), choice=choice.key)
     options = "; ".join(f"{i}. {pick(c.label, locale)}" for i, c in enumerate(prompt.choices, 1))
     raise UserError(
-        f"“{value}” is not one of the choices. Answer with one of: {options} "
+        f"“{quote(value)}” is not one of the choices. Answer with one of: {options} "
         "(the number is enough)."
     )

@@ -1,4 +1,9 @@
-"""Reporting periods: a day, an ISO week, a month or a quarter, keyed by stable strings."""
+"""Reporting periods: a day, an ISO week, a month or a quarter, keyed by stable strings.
+
+The limits of a period read from what someone typed: its years run from :data:`FIRST_YEAR` to
+:data:`LAST_YEAR`, a run of days is at most :data:`MAX_RANGE_DAYS` long, and the text is at
+most :data:`MAX_PERIOD_CHARS` characters. Digits of any script count (``２０２６-10``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,13 @@ from datetime import date, timedelta
 
 from bot.domain.errors import UserError
 from bot.domain.values import PeriodKind
+from bot.text import ascii_digits, quote
+
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
+MAX_RANGE_DAYS = 366
+"""A run of days (``2026-01-01..2026-12-31``) covers at most a year."""
+MAX_PERIOD_CHARS = 64
 
 _MONTHS = {
     "en": (
@@ -63,6 +75,19 @@ _KEY_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
 )
 
 
+class Unreadable(UserError):
+    """The text is not a period at all (as opposed to a period outside the limits)."""
+
+
+def check_year(year: int) -> None:
+    """UserError unless periods may lie in ``year``."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UserError(
+            f"Periods lie between the years {FIRST_YEAR} and {LAST_YEAR}; {year} is outside "
+            "them. Check the year and ask again."
+        )
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """A half-open range of local dates [start, end) of one kind."""
@@ -78,6 +103,13 @@ class Period:
         if last < first:
             raise UserError(
                 f"The period ends ({last}) before it starts ({first}); write the earlier day first."
+            )
+        check_year(first.year)
+        check_year(last.year)
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise UserError(
+                f"That run of days is {(last - first).days + 1} days long; a period covers at "
+                f"most {MAX_RANGE_DAYS} days (a year). Ask for a shorter one, or a quarter."
             )
         return cls(PeriodKind.RANGE, first, last + timedelta(days=1))
 
@@ -97,17 +129,24 @@ class Period:
     def parse_key(cls, key: str) -> Period:
         """Read a key such as ``2026-11-23``, ``2026-W48``, ``2026-11``, ``2026-Q4`` or
         ``2026-10-01..2026-10-15``."""
-        text = key.strip()
+        text = ascii_digits(key.strip())
+        if len(text) > MAX_PERIOD_CHARS:
+            raise UserError(
+                f"A period is a few characters, like 2026-10 or 2026-W44; that one has "
+                f"{len(text)}. Nothing was looked up."
+            )
         if ".." in text:
-            first, _, last = text.partition("..")
-            a, b = cls.parse_key(first), cls.parse_key(last)
-            if a.kind is PeriodKind.DAY and b.kind is PeriodKind.DAY:
-                return cls.between(a.start, b.start)
+            ends = text.split("..")
+            if len(ends) == 2:
+                a, b = cls.parse_key(ends[0]), cls.parse_key(ends[1])
+                if a.kind is PeriodKind.DAY and b.kind is PeriodKind.DAY:
+                    return cls.between(a.start, b.start)
         for kind, pattern in _KEY_PATTERNS:
             match = pattern.match(text)
             if not match:
                 continue
             year, part = int(match.group(1)), int(match.group(2))
+            check_year(year)
             try:
                 if kind is PeriodKind.DAY:
                     return cls(kind, date(year, part, int(match.group(3))))
@@ -118,9 +157,9 @@ class Period:
                 return cls(kind, date(year, 3 * (part - 1) + 1, 1))
             except ValueError:
                 break
-        raise UserError(
-            f"I could not read the period “{key}”. Use a day (2026-10-31), a week (2026-W44), "
-            "a month (2026-10) or a quarter (2026-Q4)."
+        raise Unreadable(
+            f"I could not read the period “{quote(key)}”. Use a day (2026-10-31), a week "
+            "(2026-W44), a month (2026-10) or a quarter (2026-Q4)."
         )
 
     @property

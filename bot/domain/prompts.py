@@ -83,6 +83,8 @@ class PromptDef(BaseModel):
     scale: Scale | None = None
     measure: str | None = None
     unit: Translations | None = None
+    decimals: Annotated[int, Field(ge=0, le=6)] = 0
+    """Decimal places a number answer may have: 0 (the default) makes it a count."""
 
     @field_validator("text")
     @classmethod
@@ -124,6 +126,10 @@ class PromptDef(BaseModel):
                 raise ValueError("a measure prompt has `answer: number` and names its `measure`.")
         elif self.measure:
             raise ValueError("only `kind: measure` prompts name a `measure`.")
+        if self.decimals and self.answer is not AnswerType.NUMBER:
+            raise ValueError(
+                f"`decimals` only go with `answer: number` (this one is {self.answer})."
+            )
         return self
 
     def text_for(self, locale: str) -> str:
