@@ -94,6 +94,7 @@ class MatrixAdapter:
         self._stopping = False
         self._handling = False
         self._synced_once = False
+        self._logged_in = False
         self._pending_invites: dict[str, str] = {}
 
     @classmethod
@@ -142,10 +143,11 @@ class MatrixAdapter:
         self.matrix_port.closed = False
         self.token = await runtime.directory.get_state(self.name, self._state_key("next_batch"))
         self._loop_task = asyncio.create_task(self._run(), name="matrix:sync")
-        # Ready before anything is sent through it: logged in, or (a homeserver that is down)
+        # Ready before anything is sent through it: synced once (nio then knows the rooms;
+        # a send before fails with "No such room"), or (a homeserver that is down)
         # given a while; sends meanwhile wait without using up attempts.
         if not await self.matrix_port.wait_for(lambda: self.matrix_port.open, self.login_wait):
-            log.warning("Matrix: not logged in after %.0f s; going on trying", self.login_wait)
+            log.warning("Matrix: not synced after %.0f s; going on trying", self.login_wait)
 
     async def stop(self) -> None:
         await self.stop_receiving()
@@ -168,6 +170,7 @@ class MatrixAdapter:
     async def close(self) -> None:
         self.matrix_port.open = False
         self.matrix_port.closed = True
+        self._logged_in = False
         await self.matrix_port.notify_synced()
         await self.client.close()
 
@@ -176,7 +179,7 @@ class MatrixAdapter:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
-                if not self.matrix_port.open:
+                if not self._logged_in:
                     await self._login()
                 started = loop.time()
                 await self._sync_once()
@@ -225,8 +228,7 @@ class MatrixAdapter:
         self.matrix_port.salt = salt
         direct = await self.client.get_account_data("m.direct")
         self.matrix_port.direct = translate.direct_rooms(direct)
-        self.matrix_port.open = True
-        await self.matrix_port.notify_synced()
+        self._logged_in = True
         log.info("Matrix: %s logged in as device %s", user_id, self.client.device_id)
 
     async def _sync_once(self) -> None:
@@ -240,6 +242,9 @@ class MatrixAdapter:
         )
         if isinstance(response, SyncError) or not isinstance(response, SyncResponse):
             raise SyncFailed(f"{getattr(response, 'status_code', '')} {response}")
+        if not self.matrix_port.open:  # nio knows the rooms now; before, every send fails
+            self.matrix_port.open = True
+            await self.matrix_port.notify_synced()
         self._handling = True
         try:
             await self._handle(response, history=self.token is None)

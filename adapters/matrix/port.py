@@ -85,7 +85,7 @@ class MatrixPort:
         self.aliases: dict[str, str] = {}
         self.observers: list[SentObserver] = []
         self.open = False
-        """Logged in and not closed: sends may go."""
+        """Logged in, synced once (nio knows the rooms) and not closed: sends may go."""
         self.closed = False
         self.salt = ""
         """Mixed into transaction ids: one per bot database, so a delivery's id never collides

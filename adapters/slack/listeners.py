@@ -4,6 +4,8 @@ Every listener calls ``ack()`` before any slow work and leaves that work to a ba
 (kept by a strong reference and awaited when the adapter stops), so a slow database never makes
 Slack show “operation timed out”. The one exception is the answer modal: its answer is checked
 before the ack, because Slack shows inline errors only in the ack; that check has a time limit.
+A member's message (the Events API, where nobody sees a time-out) is answered 200 only once its
+effect is stored, so a crash cannot lose a message Slack was told we have (see ``_stored``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.response import BoltResponse
 
 from adapters.slack import translate as tr
 from adapters.slack.blocks import answer_modal, home_view, question_of
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 Body = dict[str, Any]
 CHOICE_ACTIONS = re.compile(rf"^{tr.ACTION_CHOICE}_(\d+|select)$")
+STORE_WITHIN = 2.5
+"""Seconds a message event waits to be stored before Slack hears 503 (Slack waits 3 s)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,8 @@ class Listeners:
         self.runtime = runtime
         self.spawn = spawn
         self.check_timeout = check_timeout
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, asyncio.Future[bool]] = {}
+        """Events being handled, by id: done (True: stored) when the core has handled them."""
 
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.on_message)
@@ -96,15 +102,17 @@ class Listeners:
 
     # --- listeners (bolt passes arguments by name: ack, body) ------------------------------
 
-    async def on_message(self, ack: AsyncAck, body: Body) -> None:
+    async def on_message(self, ack: AsyncAck, body: Body) -> BoltResponse | None:
         await ack()
         event = tr.message_event(body, self.now())
         if event is None:
-            return
+            return None
         team, user = tr.split_account(event.sender)
         thread = event.thread if isinstance(event, MessageReceived) else None
         root = tr.split_ref(thread)[1] if thread else None
-        self._later(event, Where(team, user, event.channel, root), "message")
+        return await self._stored(
+            self._later(event, Where(team, user, event.channel, root), "message")
+        )
 
     async def on_choice(self, ack: AsyncAck, body: Body) -> None:
         await ack()
@@ -193,21 +201,41 @@ class Listeners:
             log.exception("could not check a modal answer; the core will")
         return None
 
-    def _later(self, event: InboundEvent, where: Where, name: str) -> None:
-        self.spawn(self._handle(event, where), name)
-
-    async def _handle(self, event: InboundEvent, where: Where) -> None:
+    def _later(self, event: InboundEvent, where: Where, name: str) -> asyncio.Future[bool]:
         """Hand ``event`` to the core once at a time: a Slack retry arriving while the first
-        copy is still being handled is dropped here (the core's stored key covers the rest;
-        it does not expect one event id twice in the same batch of answers). The core stores
-        the replies with the event's effect; the outbox posts them where ``where`` says."""
-        if event.event_id in self._inflight:
-            return
-        self._inflight.add(event.event_id)
+        copy is still being handled gets the first copy's future (the core's stored key covers
+        the rest; it does not expect one event id twice in the same batch of answers). The core
+        stores the replies with the event's effect; the outbox posts them where ``where`` says."""
+        known = self._inflight.get(event.event_id)
+        if known is not None:
+            return known
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inflight[event.event_id] = done
+        self.spawn(self._handle(event, where, done), name)
+        return done
+
+    async def _handle(self, event: InboundEvent, where: Where, done: asyncio.Future[bool]) -> None:
+        stored = False
         try:
             await self.runtime.handle(event, where.reply_to(event))
+            stored = True
         finally:
-            self._inflight.discard(event.event_id)
+            del self._inflight[event.event_id]
+            done.set_result(stored)
+
+    @staticmethod
+    async def _stored(done: asyncio.Future[bool]) -> BoltResponse | None:
+        """None (bolt answers 200) once the event's effect is stored. If that fails, or takes
+        longer than Slack waits (an answer waiting for its prompt to be sent), a 503: Slack
+        delivers the event again later, and the stored event id makes a second copy a no-op."""
+        try:
+            if await asyncio.wait_for(asyncio.shield(done), STORE_WITHIN):
+                return None
+        except TimeoutError:
+            log.info(
+                "an event is taking over %.1f s to store; Slack will send it again", STORE_WITHIN
+            )
+        return BoltResponse(status=503, body="")
 
     async def _quiet_handle(self, event: InboundEvent) -> None:
         await self.runtime.handle(event)
