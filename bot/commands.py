@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import audit
 from bot.checkins import delivery_by_ref, latest_open
 from bot.digest import commands as digest_commands
+from bot.digest.chartcache import ChartCache
 from bot.digest.export import checkin_query, checkins_csv
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Role
 from bot.events import CommandReceived
 from bot.ports import Attachment, Reply
+from bot.privacy.erase import delete_all, export_name, forget_checkin
 from bot.render import prompt_message
 from bot.scheduling.cron import parse_cron
 from bot.scheduling.planner import Planner
@@ -36,6 +40,7 @@ What I can do:
   mydata                  your own recent check-ins
   mydata export           all your check-ins as a CSV file
   mydata delete <id>      delete one of your check-ins
+  mydata delete all       erase everything you told me (asks you to confirm first)
   share <id> | unshare <id>   let one of your answers appear in the alliance-wide highlights
   highlights [period]     what members shared with the whole alliance
   help                    this list"""
@@ -49,7 +54,8 @@ HELP_ADMIN = """
 For admins:
   campaign list
   campaign pause <key> | resume <key>
-  campaign preview <key>  the next sends per time zone"""
+  campaign preview <key>  the next sends per time zone
+  audit [n] [action]      who did what: the latest staff and admin actions"""
 
 
 @dataclass
@@ -60,6 +66,12 @@ class CommandContext:
     now: datetime
     planner: Planner
     answer: AnswerFn
+    files_dirs: tuple[Path, ...] = ()
+    """Where ports keep the files they post on this machine (erased with their author's words)."""
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Run once the command's transaction is committed."""
+    charts: ChartCache | None = None
+    """Digest charts already drawn (``bot/digest/chartcache.py``)."""
 
 
 def help_text(role: str) -> str:
@@ -122,6 +134,10 @@ async def _skip(ctx: CommandContext, args: str) -> list[Reply]:
 async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
     s, member = ctx.session, ctx.member
     words = args.split()
+    if words[:2] == ["delete", "all"]:
+        return await delete_all(
+            s, member, ctx.now, words[2:], folders=ctx.files_dirs, after_commit=ctx.after_commit
+        )
     if words[:1] == ["delete"]:
         number = parse_id(words[1]) if len(words) == 2 else None
         if number is None:
@@ -132,6 +148,16 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
         checkin = await s.get(CheckIn, number)
         if checkin is None or checkin.member_id != member.id:
             raise UserError(f"You have no check-in #{number}; “mydata” lists yours.")
+        await audit.by_member(
+            s,
+            member,
+            at=ctx.now,
+            action="delete",
+            object_kind="checkin",
+            object_id=checkin.id,
+            detail={"prompt": checkin.prompt_id, "period": checkin.period_key},
+        )
+        await forget_checkin(s, checkin, ctx.files_dirs)
         await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id == checkin.id))
         await s.delete(checkin)
         return [Reply(f"Deleted your check-in #{checkin.id} and its history.")]
@@ -146,7 +172,7 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
         own = checkin_query().where(CheckIn.member_id == member.id).order_by(CheckIn.answered_at)
         buffer = checkins_csv([tuple(row) for row in (await s.execute(own)).all()])
         file = Attachment(
-            f"my-checkins-{member.handle}.csv",
+            export_name(member.handle),
             buffer.getvalue().encode(),
             "text/csv",
             "Your check-ins",
@@ -188,7 +214,16 @@ async def _campaign(ctx: CommandContext, args: str) -> list[Reply]:
         raise UserError(f"There is no campaign “{quote(words[1])}”. The campaigns are: {keys}.")
     if action == "preview":
         return [Reply(await _preview(ctx, campaign))]
-    campaign.paused = action == "pause"
+    if campaign.paused != (action == "pause"):
+        campaign.paused = action == "pause"
+        await audit.by_member(
+            ctx.session,
+            ctx.member,
+            at=ctx.now,
+            action=action,
+            object_kind="campaign",
+            object_id=campaign.key,
+        )
     state = (
         "paused: no prompt goes out until it is resumed"
         if campaign.paused
@@ -244,6 +279,7 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "star": digest_commands.star,
     "unstar": digest_commands.unstar,
     "campaign": _campaign,
+    "audit": audit.command,
 }
 
 __all__ = ["CommandContext", "help_text", "run_command", "Any"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkins import in_flight, latest_open
 from bot.commands import CommandContext, run_command
+from bot.digest.chartcache import ChartCache
 from bot.digest.stars import on_reaction
 from bot.directory import member_by_account
 from bot.domain.errors import UserError
@@ -57,6 +59,10 @@ class Service:
         self.clock = clock
         self.planner = planner
         self.on_answered = on_answered
+        self.files_dirs: tuple[Path, ...] = ()
+        """Where ports keep the files they post on this machine (``mydata delete all``)."""
+        self.charts: ChartCache | None = None
+        """Digest charts already drawn, shared with the scheduled digests."""
         self._prompts: dict[str, PromptDef] = {}
         self._source: str | None = None
         """The alliance file's digest the cached prompts came from."""
@@ -77,6 +83,7 @@ class Service:
     ) -> list[Reply] | None:
         """Anything but an answer to a prompt message: commands, direct messages, edits."""
         answered: list[Answered] = []
+        after: list[Callable[[], Awaitable[None]]] = []
         try:
             async with self.db.session() as s:
                 first_time = await claim_once(
@@ -91,7 +98,7 @@ class Service:
                 )
                 if not first_time:
                     return []
-                replies = await self._decide(s, event, answered, patient)
+                replies = await self._decide(s, event, answered, patient, after)
                 await enqueue_replies(s, to, replies, self.clock.now())
         except _InFlight:
             return None
@@ -105,6 +112,11 @@ class Service:
             log.exception("could not handle %s event %s", event.platform, event.event_id)
             return await self._say(to, [Reply(SORRY)])
         self._announce(answered)
+        for step in after:  # once committed (SQLite's log emptied after an erasure)
+            try:
+                await step()
+            except Exception:
+                log.exception("a step after %s event %s failed", event.platform, event.event_id)
         return replies
 
     def _away(self, exc: Exception) -> None:
@@ -155,7 +167,12 @@ class Service:
         return await member_by_account(s, event.platform, event.sender)
 
     async def _decide(
-        self, s: AsyncSession, event: InboundEvent, answered: list[Answered], patient: bool
+        self,
+        s: AsyncSession,
+        event: InboundEvent,
+        answered: list[Answered],
+        patient: bool,
+        after: list[Callable[[], Awaitable[None]]],
     ) -> list[Reply]:
         member = await self.member_for(s, event)
         if isinstance(event, Reacted | Retracted):
@@ -182,7 +199,17 @@ class Service:
                 assert member is not None
                 return await self.answer(s, member, delivery, text, source, event, answered)
 
-            ctx = CommandContext(s, member, event, self.clock.now(), self.planner, answer)
+            ctx = CommandContext(
+                s,
+                member,
+                event,
+                self.clock.now(),
+                self.planner,
+                answer,
+                self.files_dirs,
+                after,
+                charts=self.charts,
+            )
             return await run_command(ctx, event.name, event.args)
         if not isinstance(event, MessageReceived):  # answers to prompt messages go by batch
             raise AssertionError(f"{type(event).__name__} is handled by handle_answers")

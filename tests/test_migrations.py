@@ -30,6 +30,7 @@ EXPECTED = {
     "checkin_revisions",
     "processed_events",
     "adapter_state",
+    "audit_events",
 }
 
 

@@ -24,6 +24,7 @@ COMMAND_WORDS = {
     "unshare",
     "star",
     "unstar",
+    "audit",
 }
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 MAX_DURATION = timedelta(days=366)

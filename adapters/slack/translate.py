@@ -53,6 +53,7 @@ DM_COMMANDS = frozenset(
         "unshare",
         "star",
         "unstar",
+        "audit",
     }
 )
 """Words that start a command when typed at the top of the bot's DM (threads are answers)."""

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot import audit
 from bot.digest.build import shared_highlights, staff_digest
 from bot.digest.compute import window
 from bot.digest.export import export
@@ -47,7 +48,9 @@ async def digest(ctx: CommandContext, args: str) -> list[Reply]:
         if words[-1] in slugs:
             organisation = words.pop()
     period, _ = await _period(ctx, " ".join(words))
-    content = await staff_digest(ctx.session, period, organisation)
+    content = await staff_digest(ctx.session, period, organisation, charts=ctx.charts)
+    detail = {"organisation": organisation} if organisation else None
+    await _record(ctx, "digest", "period", period.key, detail)
     return [
         Reply(
             content.text,
@@ -65,6 +68,7 @@ async def _export(ctx: CommandContext, words: list[str]) -> list[Reply]:
     period, zone = await _period(ctx, " ".join(words))
     start, end = window(period, zone)
     file = await export(ctx.session, period, start, end, fmt)
+    await _record(ctx, "export", "period", period.key, {"format": fmt})
     return [
         Reply(
             f"The check-ins and measure figures of {period.label()} are attached ({fmt.upper()}).",
@@ -96,7 +100,9 @@ async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool, verb: st
 
 async def share(ctx: CommandContext, args: str) -> list[Reply]:
     checkin = await _own_or_staff(ctx, args, staff=False, verb="share")
-    checkin.shareable = True
+    if not checkin.shareable:
+        checkin.shareable = True
+        await _record(ctx, "share", "checkin", checkin.id)
     return [
         Reply(
             f"Check-in #{checkin.id} may now appear in the alliance-wide highlights. "
@@ -107,7 +113,9 @@ async def share(ctx: CommandContext, args: str) -> list[Reply]:
 
 async def unshare(ctx: CommandContext, args: str) -> list[Reply]:
     checkin = await _own_or_staff(ctx, args, staff=False, verb="unshare")
-    checkin.shareable = False
+    if checkin.shareable:
+        checkin.shareable = False
+        await _record(ctx, "unshare", "checkin", checkin.id)
     return [Reply(f"Check-in #{checkin.id} stays with the backbone team only.")]
 
 
@@ -129,6 +137,7 @@ async def _set_star(ctx: CommandContext, args: str, starred: bool) -> list[Reply
         state = "already starred" if starred else "not starred"
         return [Reply(f"Check-in #{checkin.id} is {state}.")]
     checkin.starred, checkin.starred_ref = starred, None
+    await _record(ctx, verb, "checkin", checkin.id, {"via": "command"})
     if starred:
         return [
             Reply(
@@ -137,3 +146,21 @@ async def _set_star(ctx: CommandContext, args: str, starred: bool) -> list[Reply
             )
         ]
     return [Reply(f"Check-in #{checkin.id} is no longer starred.")]
+
+
+async def _record(
+    ctx: CommandContext,
+    action: str,
+    object_kind: str,
+    object_id: str | int,
+    detail: audit.Detail | None = None,
+) -> None:
+    await audit.by_member(
+        ctx.session,
+        ctx.member,
+        at=ctx.now,
+        action=action,
+        object_kind=object_kind,
+        object_id=object_id,
+        detail=detail,
+    )

@@ -49,6 +49,8 @@ class Alliance(Base):
     default_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     source_digest: Mapped[str] = mapped_column(String(64), default="")
+    retention: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """How long answers are kept (``18 months``, see bot/privacy); None: until deleted."""
 
 
 class Organisation(Base):
@@ -79,6 +81,8 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    erase_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """When the member asked ``mydata delete all``: a confirmation soon after erases."""
 
     organisation: Mapped[Organisation] = relationship(back_populates="members")
     identities: Mapped[list[Identity]] = relationship(

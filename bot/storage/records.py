@@ -36,6 +36,7 @@ class Delivery(Base):
         Index("ix_deliveries_member_status", "member_id", "status"),
         Index("ix_deliveries_org_period", "organisation_id", "period_key"),
         Index("ix_deliveries_scheduled", "scheduled_at"),
+        Index("ix_deliveries_measure_period", "measure_id", "period_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -170,3 +171,21 @@ class AdapterState(Base):
     name: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """A staff or admin action, or a member's deletion or sharing: who, what, when, on which
+    object. Never answer text: the object is named by its kind and id (``bot/audit.py``)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_member_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """The member who acted, if a member did; no foreign key, so the trail outlives them."""
+    actor: Mapped[str] = mapped_column(String(255))
+    """Their handle, or what acted otherwise: ``cli``, ``startup``, ``retention``."""
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    object_kind: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
