@@ -1,42 +1,43 @@
 """The ``alliance-bot`` command line: the composition root (settings, database, adapters).
 
-It lives at the edge because it knows every adapter; ``bot/`` knows none.
+It lives at the edge because it knows every adapter; ``bot/`` knows none. Only typer is imported
+up front: each command imports what it uses, and ``run``, ``demo`` and ``audit`` live in modules
+imported when they are called (``adapters/lazy.py``), so ``--help`` answers at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from bot.alliance.apply import load_alliance
-from bot.alliance.overview import overview
-from bot.alliance.validate import validate_file
+from adapters.lazy import LazyGroup
 from bot.domain.errors import UserError
-from bot.library import coverage_problems, library_summary, load_library
-from bot.settings import Settings, explain_settings_error, load_settings, mask_urls
-from bot.storage.database import Database
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bot.alliance.validate import ValidatedAlliance
+    from bot.settings import Settings
+    from bot.storage.database import Database
 
 T = TypeVar("T")
 log = logging.getLogger("alliance_bot")
+DISTRIBUTION = "alliance-bot"
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="alliance-bot: scheduled check-ins, shared measurement and digests for an "
     "alliance of organisations, on Slack, Matrix and the console.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+LazyGroup.app = app
 db_app = typer.Typer(help="The database schema: create and upgrade it.", no_args_is_help=True)
 alliance_app = typer.Typer(
     help="The alliance file: check it, load it, show what is loaded.", no_args_is_help=True
@@ -54,6 +55,8 @@ class Context:
     err: Console
 
     def database(self) -> Database:
+        from bot.storage.database import Database
+
         return Database(self.settings.effective_database_url)
 
 
@@ -62,10 +65,16 @@ def example_alliance_path() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "examples" / "alliance.yaml"
     if checkout.is_file():
         return checkout
+    from importlib import resources
+
     return Path(str(resources.files("adapters") / "examples" / "alliance.yaml"))
 
 
 def fail(message: str, code: int = 2) -> None:
+    from rich.console import Console
+
+    from bot.settings import mask_urls
+
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     console.print("[red]Error:[/red] ", end="")
     console.print(mask_urls(message), markup=False)
@@ -76,11 +85,15 @@ class MaskingFormatter(logging.Formatter):
     """Every log line, traceback included, with the passwords of URLs masked."""
 
     def format(self, record: logging.LogRecord) -> str:
+        from bot.settings import mask_urls
+
         return mask_urls(super().format(record))
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one coroutine; a UserError becomes one clear sentence, anything else no traceback."""
+    import asyncio
+
     try:
         return asyncio.run(factory())
     except UserError as exc:
@@ -108,6 +121,20 @@ async def with_db(
         await db.dispose()
 
 
+def _version(asked: bool) -> None:
+    """``--version``: the installed distribution's version, before any setting is read."""
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version(DISTRIBUTION)
+    except PackageNotFoundError:
+        found = "unknown (not installed; run it from an installed copy)"
+    print(f"{DISTRIBUTION} {found}")
+    raise typer.Exit()
+
+
 @app.callback()
 def main_callback(
     typer_ctx: typer.Context,
@@ -125,7 +152,19 @@ def main_callback(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
 ) -> None:
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from adapters.logs import stream_handler  # text, or JSON (ALLIANCE_BOT_LOG_FORMAT=json)
+    from bot.settings import explain_settings_error, load_settings
+
     overrides: dict[str, Any] = {}
     if database_url:
         overrides["database_url"] = database_url
@@ -137,8 +176,7 @@ def main_callback(
         fail(explain_settings_error(exc))
     except ValueError as exc:
         fail(f"The settings are not valid: {exc}")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = stream_handler(settings.log_format)
     logging.basicConfig(level="DEBUG" if verbose else settings.log_level, handlers=[handler])
     for noisy in ("alembic", "apscheduler", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -217,13 +255,16 @@ def db_current(typer_ctx: typer.Context) -> None:
 # --- alliance ----------------------------------------------------------------------------------
 
 
-def _validated(ctx: Context, file: Path) -> Any:
+def _validated(ctx: Context, file: Path) -> ValidatedAlliance:
+    from bot.alliance.validate import validate_file
+
     alliance, problems = validate_file(file, max_bytes=ctx.settings.alliance_max_bytes)
     if problems:
         for problem in problems:
             ctx.err.print(str(problem), highlight=False, markup=False)
         noun = "problem" if len(problems) == 1 else "problems"
         fail(f"{file} has {len(problems)} {noun}; nothing was loaded. Fix them and try again.", 1)
+    assert alliance is not None
     return alliance
 
 
@@ -246,10 +287,14 @@ def alliance_load(
     typer_ctx: typer.Context, file: Annotated[Path, typer.Argument(help="The alliance YAML file.")]
 ) -> None:
     """Apply an alliance file in one transaction; safe to run again (it never duplicates)."""
+    from bot.alliance.apply import load_alliance
+
     ctx = _ctx(typer_ctx)
     alliance = _validated(ctx, file)
-    text = file.read_text(encoding="utf-8")
-    report = run_async(lambda: with_db(ctx, lambda db: load_alliance(db, alliance, text)))
+    source = file.read_bytes()
+    report = run_async(
+        lambda: with_db(ctx, lambda db: load_alliance(db, alliance, source, actor="cli"))
+    )
     ctx.out.print(f"Loaded {file} into {ctx.database().describe()}.")
     for line in report.lines():
         ctx.out.print(line)
@@ -258,6 +303,8 @@ def alliance_load(
 def print_table(
     out: Console, title: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]
 ) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_lines=False)
     for header in headers:
         table.add_column(header, overflow="fold")
@@ -269,6 +316,8 @@ def print_table(
 @alliance_app.command("show")
 def alliance_show(typer_ctx: typer.Context) -> None:
     """Print the loaded alliance: organisations, members, measures and campaigns as tables."""
+    from bot.alliance.overview import overview
+
     ctx = _ctx(typer_ctx)
     view = run_async(lambda: with_db(ctx, overview))
     if view is None:
@@ -333,6 +382,8 @@ def prompts_lint(
     ] = None,
 ) -> None:
     """Validate the prompt library: schema, languages, placeholders and coverage."""
+    from bot.library import coverage_problems, library_summary, load_library
+
     ctx = _ctx(typer_ctx)
     if directory is not None and not directory.is_dir():
         fail(f"{directory} is not a folder.")
@@ -351,6 +402,8 @@ def prompts_list(
     typer_ctx: typer.Context, lang: Annotated[str, typer.Option(help="Language to show.")] = "en"
 ) -> None:
     """List the prompt library in one language."""
+    from bot.library import load_library
+
     ctx = _ctx(typer_ctx)
     library, _ = load_library()
     rows = [
@@ -373,8 +426,3 @@ def show_settings(typer_ctx: typer.Context) -> None:
 
 def main() -> None:
     app()
-
-
-# run and demo build the runtime and the adapters; they live in their own module and register
-# themselves on ``app`` (imported last, once everything above exists).
-from adapters import commands_run  # noqa: E402, F401

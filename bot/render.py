@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.build import DigestContent, shared_highlights, staff_digest
+from bot.digest.chartcache import ChartCache
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef, pick
 from bot.domain.values import AnswerType, DeliveryKind
@@ -56,12 +57,14 @@ def _digest_key(row: Delivery) -> tuple[str, str]:
     return (str(payload.get("kind", "staff")), row.period_key)
 
 
-async def digest_content(s: AsyncSession, kind: str, period_key: str) -> DigestContent:
+async def digest_content(
+    s: AsyncSession, kind: str, period_key: str, charts: ChartCache | None = None
+) -> DigestContent:
     """What a scheduled digest says: computed once per batch, however many receive it."""
     period = Period.parse_key(period_key)
     if kind == "highlights":
         return await shared_highlights(s, period)
-    return await staff_digest(s, period)
+    return await staff_digest(s, period, charts=charts)
 
 
 def prompt_message(
@@ -90,6 +93,10 @@ def prompt_message(
 
 
 class Renderer:
+    def __init__(self, charts: ChartCache | None = None) -> None:
+        self.charts = charts
+        """Digest charts already drawn (``bot/digest/chartcache.py``)."""
+
     async def context(
         self, s: AsyncSession, rows: Sequence[Delivery], preference: Sequence[str]
     ) -> BatchContext:
@@ -150,7 +157,9 @@ class Renderer:
             ctx.channels[(cid, platform)] = address
         for row in rows:
             if row.kind == DeliveryKind.DIGEST.value and _digest_key(row) not in ctx.digests:
-                ctx.digests[_digest_key(row)] = await digest_content(s, *_digest_key(row))
+                ctx.digests[_digest_key(row)] = await digest_content(
+                    s, *_digest_key(row), self.charts
+                )
         parents = {r.parent_id for r in rows if r.parent_id is not None}
         if parents:
             ctx.answered_parents = {

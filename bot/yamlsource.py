@@ -5,18 +5,27 @@ Mistakes are reported all at once, each as ``file:line: field: what is wrong and
 Untrusted files are bounded before anything is built from them: a size limit, UTF-8 text
 without control characters, libyaml's nesting limit, and alias expansion measured on the
 composed node graph (each node once, so a "billion laughs" file is refused in milliseconds).
+
+The usual file takes a fast path (``bot/yamlstream.py``): its data is built from libyaml's events
+with the same bounds measured on the way, and no node tree is kept; the tree is composed only
+when a problem needs its line. Anything unusual takes the node path below, which decides.
 """
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+
+from bot.yamlstream import Unusual, build
 
 Path = tuple[str | int, ...]
 
@@ -66,15 +75,19 @@ class Problem:
 
 @dataclass
 class YamlDocument:
-    """Parsed YAML plus its node tree, to find the line of any value by its path."""
+    """Parsed YAML plus its node tree, to find the line of any value by its path. A document
+    read on the fast path keeps its ``text`` instead, and composes the tree when first asked."""
 
     source: str
     data: Any
     root: yaml.Node | None
     problems: list[Problem]
+    text: str | None = field(default=None, repr=False)
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of ``path``, or of its nearest ancestor that exists in the file."""
+        if self.root is None and self.text is not None:
+            self.root = _compose(self.text)
         node = self.root
         if node is None:
             return 1
@@ -186,6 +199,56 @@ def load_yaml(text: str | bytes, source: str) -> YamlDocument:
             f"this line holds a control character (U+{ord(bad.group()):04X}) that YAML does "
             "not allow; delete it, or check it is the YAML file you meant.",
         )
+    with gc_paused():
+        fast = _Loader(text)
+        try:
+            data = build(
+                fast,
+                max_int_digits=MAX_INT_DIGITS,
+                floor=EXPANSION_FLOOR,
+                ratio=EXPANSION_RATIO,
+                length=len(text),
+            )
+            return YamlDocument(source, data, None, [], text)
+        except Unusual:
+            pass  # the node path decides, and names the line
+        finally:
+            fast.dispose()
+        return _node_path(text, source)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a text the fast path already read."""
+    loader = _Loader(text)
+    try:
+        with gc_paused():
+            return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        loader.dispose()
+
+
+_paused = 0
+_pause_lock = threading.Lock()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a big file's values are built: they hold no
+    cycles, and a full collection each few thousand objects made reading quadratic."""
+    global _paused
+    with _pause_lock:
+        _paused += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused -= 1
+            if not _paused:
+                gc.enable()
+
+
+def _node_path(text: str, source: str) -> YamlDocument:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

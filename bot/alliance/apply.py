@@ -6,19 +6,22 @@ deactivated, never deleted, so their check-ins keep their history.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import audit
+from bot.alliance.schema import MemberSpec
+from bot.alliance.upsert import Computed, Sync
 from bot.alliance.validate import ValidatedAlliance
 from bot.storage import models as m
 from bot.storage.database import Database
-
-M = TypeVar("M", bound=m.Base)
 
 
 @dataclass
@@ -60,53 +63,59 @@ def _assign(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-class _Loader:
-    def __init__(self, session: AsyncSession, report: LoadReport) -> None:
-        self.session = session
-        self.report = report
+def source_digest(source: str | bytes) -> str:
+    """The sha256 of the file's bytes (text is taken as UTF-8): ``Alliance.source_digest``."""
+    return hashlib.sha256(source.encode() if isinstance(source, str) else source).hexdigest()
 
-    async def sync(
-        self,
-        model: type[M],
-        key_attr: str,
-        label: str,
-        wanted: dict[str, dict[str, Any]],
-        *,
-        deactivate: bool = True,
-    ) -> dict[str, M]:
-        rows = {getattr(r, key_attr): r for r in (await self.session.scalars(select(model))).all()}
-        for key, values in wanted.items():
-            row = rows.get(key)
-            if row is None:
-                row = model(**{key_attr: key, **values})
-                self.session.add(row)
-                rows[key] = row
-                self.report.added.append(f"{label} {key}")
-            elif _assign(row, values):
-                self.report.changed.append(f"{label} {key}")
-        if deactivate:
-            for key, row in rows.items():
-                if key not in wanted and getattr(row, "active", False):
-                    row.active = False  # type: ignore[attr-defined]
-                    self.report.deactivated.append(f"{label} {key}")
-        await self.session.flush()
-        return rows
+
+async def file_digest(path: Path) -> str:
+    """``source_digest`` of a file, read in a worker thread a megabyte at a time."""
+
+    def digest() -> str:
+        with path.open("rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+
+    return await asyncio.to_thread(digest)
+
+
+async def loaded_digest(db: Database) -> str | None:
+    """The digest of the file loaded last, or None when none is."""
+    async with db.session() as session:
+        digest = await session.scalar(select(m.Alliance.source_digest).where(m.Alliance.id == 1))
+    return digest or None
+
+
+async def unchanged(db: Database, path: Path) -> str | None:
+    """The digest of ``path`` when it is the file loaded last (nothing to load), else None;
+    a file that cannot be read is left to validation to explain."""
+    try:
+        digest = await file_digest(path)
+    except OSError:
+        return None
+    return digest if digest == await loaded_digest(db) else None
 
 
 async def load_alliance(
-    db: Database, alliance: ValidatedAlliance, source_text: str = ""
+    db: Database,
+    alliance: ValidatedAlliance,
+    source_text: str | bytes = "",
+    *,
+    actor: str = "cli",
+    at: datetime | None = None,
 ) -> LoadReport:
-    """Apply ``alliance`` in one transaction and say what changed."""
+    """Apply ``alliance`` in one transaction and say what changed; the audit log records
+    the load, by ``actor`` (``cli``, ``startup``), at ``at`` (default: now)."""
     report = LoadReport()
     async with db.session() as session:
-        loader = _Loader(session, report)
+        loader = Sync(session, report)
         info = alliance.info
-        digest = hashlib.sha256(source_text.encode()).hexdigest()
+        digest = source_digest(source_text)
         meta = await session.get(m.Alliance, 1)
         meta_values = {
             "name": info.name,
             "default_locale": info.default_locale,
             "default_timezone": info.default_timezone,
+            "retention": info.retention,
         }
         if meta is None:
             session.add(m.Alliance(id=1, source_digest=digest, **meta_values))
@@ -116,7 +125,7 @@ async def load_alliance(
         if meta is not None and meta.source_digest != digest:
             meta.source_digest = digest
 
-        await loader.sync(
+        await loader.rows(
             m.Prompt,
             "id",
             "prompt",
@@ -131,7 +140,7 @@ async def load_alliance(
             },
             deactivate=False,
         )
-        orgs = await loader.sync(
+        orgs = await loader.rows(
             m.Organisation,
             "slug",
             "organisation",
@@ -146,33 +155,32 @@ async def load_alliance(
                 for o in alliance.organisations
             },
         )
-        members = await loader.sync(
+        by_id = {s.id: s for s in alliance.members}
+        members = await loader.rows(
             m.Member,
             "handle",
             "member",
-            {
-                s.id: {
+            Computed(
+                by_id,
+                lambda s: {
                     "display_name": s.name,
-                    "organisation_id": orgs[s.organisation].id,
+                    "organisation_id": orgs[s.organisation],
                     "role": s.role.value,
                     "timezone": alliance.member_timezone(s),
                     "locale": s.locale or info.default_locale,
                     "reporting": s.reporting,
                     "active": s.active,
-                }
-                for s in alliance.members
-            },
+                },
+            ),
         )
-        await _sync_children(
-            session,
-            report,
+        await loader.children(
             m.Identity,
             "member",
             ("member_id", "platform", "external_id"),
             members,
-            {s.id: s.identities() for s in alliance.members},
+            Computed(by_id, MemberSpec.identities),
         )
-        channels = await loader.sync(
+        channels = await loader.rows(
             m.Channel,
             "key",
             "channel",
@@ -181,16 +189,14 @@ async def load_alliance(
                 for c in alliance.channels
             },
         )
-        await _sync_children(
-            session,
-            report,
+        await loader.children(
             m.ChannelAddress,
             "channel",
             ("channel_id", "platform", "address"),
             channels,
             {c.key: c.addresses() for c in alliance.channels},
         )
-        measures = await loader.sync(
+        measures = await loader.rows(
             m.Measure,
             "key",
             "measure",
@@ -207,25 +213,23 @@ async def load_alliance(
                 for s in alliance.measures
             },
         )
-        await _sync_children(
-            session,
-            report,
+        await loader.children(
             m.MeasureTarget,
             "measure",
             ("measure_id", "organisation_id", "target"),
             measures,
             {
-                s.key: {orgs[slug].id: value for slug, value in s.targets.items()}
+                s.key: {orgs[slug]: value for slug, value in s.targets.items()}
                 for s in alliance.measures
             },
         )
-        await loader.sync(
+        await loader.rows(
             m.Campaign,
             "key",
             "campaign",
             {c.key: _campaign_values(c, alliance) for c in alliance.campaigns},
         )
-        await loader.sync(
+        await loader.rows(
             m.DigestSchedule,
             "key",
             "digest",
@@ -240,6 +244,20 @@ async def load_alliance(
                     "active": True,
                 }
                 for d in alliance.digests
+            },
+        )
+        await audit.record(
+            session,
+            at=at or m.utcnow(),
+            actor_member_id=None,
+            actor=actor,
+            action="load",
+            object_kind="alliance",
+            object_id=digest[:12],
+            detail={
+                "added": len(report.added),
+                "changed": len(report.changed),
+                "deactivated": len(report.deactivated),
             },
         )
     return report
@@ -267,43 +285,3 @@ def _campaign_values(spec: Any, alliance: ValidatedAlliance) -> dict[str, Any]:
         "paused": spec.paused,
         "active": True,
     }
-
-
-async def _sync_children(
-    session: AsyncSession,
-    report: LoadReport,
-    model: type[M],
-    label: str,
-    names: tuple[str, str, str],
-    parents: dict[str, Any],
-    wanted: dict[str, dict[Any, Any]],
-) -> None:
-    """Make the child rows of each parent (identities, addresses, targets) match ``wanted``.
-
-    ``names`` are the child's parent column, key column and value column. A child whose value
-    changes is deleted and re-added, so unique values can move from one parent to another.
-    """
-    parent_col, key_col, value_col = names
-    rows = (await session.scalars(select(model))).all()
-    current = {(getattr(r, parent_col), getattr(r, key_col)): r for r in rows}
-    by_id = {parent.id: key for key, parent in parents.items()}
-    target = {
-        (parents[k].id, ck): v for k, children in wanted.items() for ck, v in children.items()
-    }
-    changed: set[str] = set()
-    for key, row in current.items():
-        if target.get(key) != getattr(row, value_col):
-            await session.delete(row)
-            changed.add(by_id[key[0]])
-    await session.flush()
-    for key, value in target.items():
-        existing = current.get(key)
-        if existing is None or getattr(existing, value_col) != value:
-            session.add(model(**{parent_col: key[0], key_col: key[1], value_col: value}))
-            changed.add(by_id[key[0]])
-    await session.flush()
-    reported = {*report.added, *report.changed, *report.deactivated}
-    for name in sorted(changed):
-        entry = f"{label} {name}"
-        if entry not in reported:
-            report.changed.append(entry)

@@ -147,10 +147,11 @@ class CrossCheck:
         self.problems.append(where.problem(path, f"there is no {what} “{value}”.{hint}"))
 
     def _identities(self, members: list[tuple[Any, Where]]) -> None:
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[str, dict[str, str]] = {}  # platform -> account -> member (no tuple each)
         for spec, where in members:
             for platform, external in spec.identities().items():
-                other = seen.get((platform, external))
+                accounts = seen.setdefault(platform, {})
+                other = accounts.get(external)
                 if other is not None and other != spec.id:
                     self.problems.append(
                         where.problem(
@@ -160,7 +161,7 @@ class CrossCheck:
                             "one account is one member.",
                         )
                     )
-                seen[(platform, external)] = spec.id
+                accounts[external] = spec.id
 
     def _addresses(self, channels: list[tuple[Any, Where]]) -> None:
         seen: dict[tuple[str, str], str] = {}

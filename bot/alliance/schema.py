@@ -12,11 +12,20 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from bot.digest.periods import parse_digest_period
 from bot.domain.errors import UserError
 from bot.domain.values import Aggregation, OrgKind, PromptOrder, Role
+from bot.privacy.retention import check_retention
 from bot.scheduling.cron import parse_cron
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -108,6 +117,8 @@ class AllianceInfo(Item):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     default_locale: Locale = "en"
     default_timezone: Zone = "UTC"
+    retention: Annotated[str | None, BeforeValidator(check_retention)] = None
+    """How long answers are kept (``18 months``); absent: until they are deleted."""
 
 
 class OrganisationSpec(Item):

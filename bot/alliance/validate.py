@@ -6,6 +6,7 @@ import csv
 import difflib
 import io
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,10 +68,11 @@ class ValidatedAlliance:
     prompt_sources: dict[str, str] = field(default_factory=dict)
 
     def member_timezone(self, member: MemberSpec) -> str:
-        if member.timezone:
-            return member.timezone
-        org = next(o for o in self.organisations if o.slug == member.organisation)
-        return org.timezone
+        return member.timezone or self._zones[member.organisation]
+
+    @cached_property
+    def _zones(self) -> dict[str, str]:
+        return {o.slug: o.timezone for o in self.organisations}
 
 
 def validate_file(
@@ -111,9 +113,6 @@ def validate_document(
                 )
             )
     info = _one(doc, data, "alliance", AllianceInfo, problems)
-    items: dict[str, list[tuple[Any, Where]]] = {}
-    for section, model in SECTIONS.items():
-        items[section] = _many(doc, data, section, model, problems)
     # Items that exist but have a mistake of their own are not also reported as missing.
     named = {
         section: _raw_keys(data.get(section), key)
@@ -124,6 +123,9 @@ def validate_document(
             ("channels", "key"),
         )
     }
+    items: dict[str, list[tuple[Any, Where]]] = {}
+    for section, model in SECTIONS.items():
+        items[section] = _many(doc, data, section, model, problems, drop=section == "members")
     custom = _many(doc, data, "prompts", PromptDef, problems)
     if "members_csv" in data:
         csv_file = data["members_csv"]
@@ -224,8 +226,16 @@ def _one(
 
 
 def _many(
-    doc: YamlDocument, data: dict[str, Any], key: str, model: type[T], problems: list[Problem]
+    doc: YamlDocument,
+    data: dict[str, Any],
+    key: str,
+    model: type[T],
+    problems: list[Problem],
+    *,
+    drop: bool = False,
 ) -> list[tuple[T, Where]]:
+    """Each item of section ``key`` as a model. ``drop``: each raw item leaves the document
+    once read, so a 100,000-member file never holds all raw members and all models at once."""
     raw = data.get(key) or []
     if not isinstance(raw, list):
         problems.append(
@@ -235,6 +245,8 @@ def _many(
     adapter = TypeAdapter(model)
     out: list[tuple[T, Where]] = []
     for index, item in enumerate(raw):
+        if drop:
+            raw[index] = None
         try:
             out.append((adapter.validate_python(item), Where(doc, (key, index))))
         except ValidationError as err:

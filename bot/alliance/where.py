@@ -13,7 +13,7 @@ STAFF_ONLY = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Where:
     """Where an item came from, to point a cross-reference problem at it."""
 

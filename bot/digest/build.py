@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.chart import render_png
+from bot.digest.chartcache import ChartCache
 from bot.digest.compute import compute_digest, window
 from bot.digest.highlights import shared_post
 from bot.digest.render import DigestRenderer
@@ -25,14 +26,20 @@ class DigestContent:
 
 
 async def staff_digest(
-    s: AsyncSession, period: Period, organisation: str | None = None
+    s: AsyncSession,
+    period: Period,
+    organisation: str | None = None,
+    *,
+    charts: ChartCache | None = None,
 ) -> DigestContent:
-    """The staff digest with its chart (drawn off the event loop)."""
+    """The staff digest with its chart (drawn off the event loop, once per period and measure
+    set when ``charts`` keeps them)."""
     value = await compute_digest(s, period, organisation)
     renderer = DigestRenderer()
     files: tuple[Attachment, ...] = ()
     if value.measures:
-        png = await render_png(value.measures, f"{value.alliance}: measures to {period.key}")
+        title = f"{value.alliance}: measures to {period.key}"
+        png = await (charts.png if charts else render_png)(value.measures, title)
         files = (
             Attachment(
                 f"measures-{period.key}.png",

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import io
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from bot.digest.model import MeasureFigure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TARGET_LABEL = "Target"
 
 
 def build_figure(measures: tuple[MeasureFigure, ...], title: str) -> Figure:
     """A small chart per measure: bars for the alliance figure, a dashed line for the target."""
+    from matplotlib.figure import Figure  # a second to import: only once a chart is drawn
+
     shown = [ms for ms in measures if ms.history] or list(measures)
     count = max(len(shown), 1)
     columns = 2 if count > 1 else 1

@@ -41,9 +41,28 @@ def _prompts_in(start: datetime, end: datetime) -> Any:
 _ANSWERED = and_(CheckIn.delivery_id == Delivery.id, CheckIn.member_id == Delivery.member_id)
 
 
+async def _answered(s: AsyncSession, start: datetime, end: datetime) -> Any | None:
+    """How a prompt of the window meets its answer, or None when the window has no prompt.
+
+    The answers are also bounded by the lowest and highest delivery id of the window (an
+    index range): joined on the delivery alone, PostgreSQL would read every check-in ever
+    stored into a hash, and a digest would grow with all of history, not with the period.
+    """
+    # ``id + 0``: min(id) alone would be planned as a walk up the primary key from the first
+    # delivery ever made until one falls in the window; this reads the window's range.
+    in_window = select(func.min(Delivery.id + 0), func.max(Delivery.id + 0))
+    low, high = (await s.execute(in_window.where(_prompts_in(start, end)))).one()
+    if low is None:
+        return None
+    return and_(_ANSWERED, CheckIn.delivery_id >= low, CheckIn.delivery_id <= high)
+
+
 async def _rates(
     s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
 ) -> dict[str, tuple[str, int, int]]:
+    answered = await _answered(s, start, end)
+    if answered is None:
+        return {}
     rows = (
         await s.execute(
             select(
@@ -56,7 +75,7 @@ async def _rates(
                 Delivery,
                 and_(Delivery.organisation_id == m.Organisation.id, _prompts_in(start, end)),
             )
-            .outerjoin(CheckIn, _ANSWERED)
+            .outerjoin(CheckIn, answered)
             .where(m.Organisation.active, *org_filter)
             .group_by(m.Organisation.slug, m.Organisation.name)
         )
@@ -142,6 +161,9 @@ async def _pending(
     s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
 ) -> tuple[Pending, ...]:
     """Who has not answered, by organisation; for figures, the measure they owe is named."""
+    answered = await _answered(s, start, end)
+    if answered is None:
+        return ()
     rows = (
         await s.execute(
             select(m.Organisation.name, m.Member.display_name, m.Measure.name)
@@ -149,7 +171,7 @@ async def _pending(
             .join(m.Member, m.Member.id == Delivery.member_id)
             .join(m.Organisation, m.Organisation.id == Delivery.organisation_id)
             .outerjoin(m.Measure, m.Measure.id == Delivery.measure_id)
-            .outerjoin(CheckIn, _ANSWERED)
+            .outerjoin(CheckIn, answered)
             .where(_prompts_in(start, end), CheckIn.id.is_(None), *org_filter)
             .distinct()
             .order_by(m.Organisation.name, m.Member.display_name, m.Measure.name)
