@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +19,7 @@ from adapters.base import Adapter
 from adapters.cli import _ctx, _validated, app, example_alliance_path, fail, run_async
 from adapters.console.app import ConsoleApp, stdin_lines
 from adapters.console.port import ConsolePort
+from adapters.health import Stoppable, serve_http
 from adapters.platforms import configured
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
@@ -26,7 +27,7 @@ from bot.clock import ManualClock, SystemClock
 from bot.domain.errors import UserError
 from bot.ports import ChatPort, Clock, Rejected
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import HttpSettings, Settings
 from bot.storage import models as m
 from bot.storage.database import Database
 
@@ -54,15 +55,20 @@ async def serve(
     *,
     speed: float | None = None,
     adapters: Sequence[Adapter] = (),
+    http: HttpSettings | None = None,
 ) -> None:
-    """Run until Ctrl-C, SIGTERM or the end of console input; then flush and stop."""
+    """Run until Ctrl-C, SIGTERM or the end of console input; then flush and stop. ``http``:
+    where /healthz, /readyz and /metrics are served (adapters/health.py), from the start."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[Adapter] = []
+    endpoints: Stoppable | None = None
     try:
+        if http is not None:
+            endpoints = await serve_http(runtime, adapters, http)
         # In order: the core (nothing sent yet), the adapters (ready to send), then sending.
         await runtime.start(sending=False)
         if speed is not None and isinstance(runtime.clock, ManualClock):
@@ -92,6 +98,8 @@ async def serve(
         await runtime.stop()
         for adapter in reversed(started):
             await adapter.close()
+        if endpoints is not None:
+            await endpoints.stop()
 
 
 def build_ports(
@@ -125,12 +133,17 @@ def run(typer_ctx: typer.Context) -> None:
     out = printer()
     ports, adapters = configured(settings, lambda: build_ports(settings, clock, out))
     runtime = Runtime(
-        settings.effective_database_url, clock, ports, alliance_file=settings.alliance_file
+        settings.effective_database_url,
+        clock,
+        ports,
+        alliance_file=settings.alliance_file,
+        charts_dir=settings.data_dir / "charts",
     )
     runtime.alliance_max_bytes = settings.alliance_max_bytes
+    runtime.purger.copies_keep = timedelta(days=settings.copies_keep_days)
     port = ports.get("console")
     console = ConsoleApp(runtime, port, out.print) if isinstance(port, ConsolePort) else None
-    run_async(lambda: serve(runtime, console, adapters=adapters))
+    run_async(lambda: serve(runtime, console, adapters=adapters, http=settings.http))
 
 
 async def prepare_demo(url: str, file: Path, now: datetime, audience: list[str] | None) -> None:
@@ -140,7 +153,7 @@ async def prepare_demo(url: str, file: Path, now: datetime, audience: list[str] 
     db = Database(url)
     try:
         await db.upgrade()
-        await load_alliance(db, alliance, text)
+        await load_alliance(db, alliance, text, actor="demo", at=now)
         async with db.session() as s:
             members = audience or _demo_audience(alliance)
             s.add(

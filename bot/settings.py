@@ -64,6 +64,16 @@ class MatrixSettings(BaseModel):
         return self.homeserver is not None and self.user_id is not None
 
 
+class HttpSettings(BaseModel):
+    """The health and metrics endpoints' own server (/healthz, /readyz, /metrics).
+
+    Slack over HTTP serves them on its own server too; this one runs when ``port`` is set."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(None, ge=0, le=65535)
+    """None: no server of its own (0: any free port)."""
+
+
 class ConsoleSettings(BaseModel):
     enabled: bool | None = None
     """None: on when no other platform is configured."""
@@ -81,7 +91,13 @@ class Settings(BaseSettings):
     alliance_file: Path | None = None
     alliance_max_mb: float = Field(MAX_FILE_BYTES / 1_000_000, gt=0)
     """The largest alliance file (and members CSV) the bot reads, in MB."""
+    copies_keep_days: float = Field(30.0, gt=0, le=3660)
+    """How long the bot keeps its copies of what it sent (replies, and the exports and charts
+    they carried, in the outbox and on disk), in days; a shorter ``retention`` wins."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """json: one JSON object per line (see adapters/logs.py)."""
+    http: HttpSettings = HttpSettings()
     slack: SlackSettings = SlackSettings()
     matrix: MatrixSettings = MatrixSettings()
     console: ConsoleSettings = ConsoleSettings()
@@ -108,6 +124,11 @@ class Settings(BaseSettings):
             value = value.strip().upper()
             return "WARNING" if value == "WARN" else value
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def alliance_max_bytes(self) -> int:
