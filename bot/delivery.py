@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, true, update
 
 from bot.domain.values import DeliveryKind, DeliveryStatus, Lane
 from bot.journal import Journal
@@ -37,8 +37,23 @@ from bot.tasks import TaskGroup, first_of
 
 log = logging.getLogger(__name__)
 __all__ = ["Dispatcher", "RetryPolicy"]
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(seconds=60)
 """How long a claim holds before another dispatcher may take the row back."""
+
+
+def worker_gone(name: str) -> bool:
+    """True when ``name`` (host:pid:token) is a worker on this host whose process is gone."""
+    host, _, rest = name.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, under another user
+        return False
+    return False
 
 
 def worker_name() -> str:
@@ -70,6 +85,9 @@ class Dispatcher:
         self.journal = Journal(db)
         self.capacity = {Lane.REPLIES: reply_concurrency, Lane.SCHEDULED: concurrency}
         self.busy = {Lane.REPLIES: 0, Lane.SCHEDULED: 0}
+        self.sending: set[int] = set()
+        """Rows this dispatcher is sending now: never taken back from itself, whatever the
+        clock says (a manual clock may jump past their lease)."""
         self.inflight = TaskGroup("sends")
         self._wake = asyncio.Event()
         self._blocked_until: dict[str, datetime] = {}
@@ -81,9 +99,16 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Send whatever falls due until ``stop`` is set; sends under way then finish."""
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while not stop.is_set():
             self._wake.clear()
             try:
+                if loop.time() - renewed > self.lease.total_seconds() / 6:
+                    await self.renew_claims()
+                    if not self.db.is_sqlite:  # a worker beside us that died: at once
+                        await self.release_claims()
+                    renewed = loop.time()
                 started = await self.top_up()
             except Exception as exc:
                 started = 0
@@ -133,6 +158,7 @@ class Dispatcher:
                 rows, context, uncertain = claimed
                 for row in rows:
                     self.busy[lane] += 1
+                    self.sending.add(row.id)
                     self.inflight.spawn(
                         self._one(row, context, row.id in uncertain, lane), f"send:{row.id}"
                     )
@@ -152,9 +178,12 @@ class Dispatcher:
             and_(
                 Delivery.status == DeliveryStatus.SENDING.value,
                 Delivery.claimed_until < now,
+                Delivery.id.not_in(self.sending) if self.sending else true(),
             ),
         )
         async with self.db.session() as s:
+            # PostgreSQL: rows another worker is claiming right now are skipped, not waited
+            # for (SQLite ignores FOR UPDATE: it has one process and one writer).
             rows = list(
                 (
                     await s.scalars(
@@ -162,12 +191,12 @@ class Dispatcher:
                         .where(Delivery.lane == int(lane), due)
                         .order_by(Delivery.next_attempt_at, Delivery.id)
                         .limit(limit)
+                        .with_for_update(skip_locked=True)
                     )
                 ).all()
             )
-        if not rows:
-            return None
-        async with self.db.session() as s:
+            if not rows:
+                return None
             taken = set(
                 (
                     await s.scalars(
@@ -207,11 +236,14 @@ class Dispatcher:
     async def _one(self, row: Delivery, context: BatchContext, uncertain: bool, lane: Lane) -> None:
         try:
             values = await self._attempt(row, context, uncertain)
+            if uncertain:  # the lost try counts: the next one still looks before it posts
+                values["attempts"] = max(int(values.get("attempts", 0)), row.attempts + 1)
             await self.journal.record(row.id, values)
         except Exception:
             log.exception("delivery %s: its outcome could not be recorded", row.id)
         finally:
             self.busy[lane] -= 1
+            self.sending.discard(row.id)
             self._wake.set()
 
     async def _attempt(
@@ -302,13 +334,47 @@ class Dispatcher:
                     "delivery %s: %s was not uploaded: %s", row.id, attachment.filename, exc
                 )
 
+    async def renew_claims(self) -> None:
+        """Keep this worker's claims while their sends are under way (a paced send may take
+        longer than the lease); a dead worker's lapse, and another worker takes them back."""
+        if not self.busy[Lane.REPLIES] and not self.busy[Lane.SCHEDULED]:
+            return
+        async with self.db.session() as s:
+            await s.execute(
+                update(Delivery)
+                .where(
+                    Delivery.claimed_by == self.worker,
+                    Delivery.status == DeliveryStatus.SENDING.value,
+                )
+                .values(claimed_until=self.clock.now() + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+
     async def release_claims(self) -> int:
-        """At start, with one process per database: claims left by a process that died are
-        taken back at once (their sends' outcomes are unknown)."""
+        """At start: claims left by a process that died are taken back at once (their sends'
+        outcomes are unknown). With SQLite that is every claim (one process per file); with
+        PostgreSQL, the claims of workers on this host whose process is gone. Other workers'
+        claims are taken back when their lease runs out (a live worker renews its own)."""
+        dead: list[str] | None = None
+        if not self.db.is_sqlite:
+            async with self.db.session() as s:
+                holders = (
+                    await s.scalars(
+                        select(Delivery.claimed_by)
+                        .where(Delivery.status == DeliveryStatus.SENDING.value)
+                        .distinct()
+                    )
+                ).all()
+            dead = [h for h in holders if h and worker_gone(h)]
+            if not dead:
+                return 0
+        where = [Delivery.status == DeliveryStatus.SENDING.value]
+        if dead is not None:
+            where.append(Delivery.claimed_by.in_(dead))
         async with self.db.session() as s:
             result = await s.execute(
                 update(Delivery)
-                .where(Delivery.status == DeliveryStatus.SENDING.value)
+                .where(*where)
                 .values(claimed_until=self.clock.now() - timedelta(seconds=1))
                 .execution_options(synchronize_session=False)
             )

@@ -176,6 +176,15 @@ class Rejected(Exception):
     """The platform refused the send for good (unknown user, no access): not retried."""
 
 
+class SharedPace(Protocol):
+    """A platform's rate limit shared by every worker on one database: each send books the
+    next slot in the store, so N workers together never exceed one platform's limit."""
+
+    async def book(self, key: str, per_second: float, burst: int) -> float:
+        """Book the next slot under ``key``; the seconds until it opens."""
+        ...
+
+
 @runtime_checkable
 class ChatPort(Protocol):
     """One platform, as the core sees it."""

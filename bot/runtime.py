@@ -12,24 +12,39 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.alliance.apply import LoadReport, load_alliance
+from bot.alliance.apply import LoadReport, load_alliance, unchanged
 from bot.alliance.validate import validate_file
 from bot.batcher import Batcher
 from bot.clock import ManualClock
 from bot.delivery import Dispatcher, RetryPolicy
+from bot.digest.chartcache import ChartCache
 from bot.directory import Directory
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Lane
 from bot.events import InboundEvent
 from bot.ingest import answer_ref
-from bot.ports import ChatPort, Clock, Destination, DestinationKind, Reply, ReplyTo, Sent
+from bot.logcontext import log_context
+from bot.metrics import Metrics
+from bot.ports import (
+    ChatPort,
+    Clock,
+    Destination,
+    DestinationKind,
+    Reply,
+    ReplyTo,
+    Sent,
+    SharedPace,
+)
+from bot.privacy.purge import Purger, folders_of
 from bot.render import Renderer
 from bot.replies import reply_prefix
 from bot.scheduling.planner import Planner
 from bot.scheduling.scheduler import Scheduler
 from bot.service import Answered, Service
 from bot.storage.database import Database
+from bot.storage.locks import Leadership, SingleProcess, exclusive
 from bot.storage.outage import StorageAway
+from bot.storage.pace import StorePace
 from bot.storage.records import Delivery
 from bot.tasks import TaskGroup
 from bot.yamlsource import MAX_FILE_BYTES
@@ -54,8 +69,12 @@ class Runtime:
         background_dispatch: bool = True,
         patience: float = 30.0,
         stop_timeout: float = 20.0,
+        metrics: Metrics | None = None,
+        charts_dir: Path | None = None,
     ) -> None:
         self.db = Database(database_url)
+        self.metrics = metrics if metrics is not None else Metrics()
+        """What Prometheus sees (``/metrics``); a registry of this runtime's own."""
         self.clock = clock
         self.ports = dict(ports)
         self.alliance_file = alliance_file
@@ -69,18 +88,29 @@ class Runtime:
         self._stop = asyncio.Event()
         self._dispatch_stop = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
+        self.charts = ChartCache(charts_dir)
+        """Digest charts drawn once per period and measures (kept in ``charts_dir`` if given)."""
         self.dispatcher = Dispatcher(
             self.db,
             clock,
             self.ports,
-            Renderer(),
+            Renderer(self.charts),
             preference=preference or list(self.ports),
             retry=retry,
             concurrency=send_concurrency,
         )
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
+        self.service.charts = self.charts
         self.scheduler = Scheduler(self.planner)
+        self.purger = Purger(self.db, clock, folders=folders_of(self.ports.values()))
+        """Retention and file expiry: daily on the leader; tests call ``purger.purge()``."""
+        self.scheduler.every_day(lambda: self.purger.scheduled(self._stop), "retention")
+        self.service.files_dirs = tuple(self.purger.folders)
+        self.leadership = Leadership(self.db)
+        self.shared_pace: SharedPace | None = None if self.db.is_sqlite else StorePace(self.db)
+        """Platform limits shared by every worker on the database (None: one process)."""
+        self.single_process = SingleProcess(self.db)
         self.batcher = Batcher(
             lambda items, patient: self.service.handle_answers(items, patient=patient)
         )
@@ -109,16 +139,21 @@ class Runtime:
     async def start(self, *, sending: bool = True) -> None:
         """Migrate, load, catch up; then send, unless ``sending`` is False: the composition
         root calls ``start_sending()`` once the adapters are ready to send."""
-        await self.db.upgrade()
-        await self.dispatcher.release_claims()
+        if self.real_time:
+            self.single_process.acquire()  # SQLite: a second bot on the file is refused
+        async with exclusive(self.db):  # PostgreSQL: one worker at a time migrates
+            await self.db.upgrade()
+            await self.dispatcher.release_claims()
         if self.alliance_file is not None:
-            await self.load(self.alliance_file)
-        await self.planner.tick()
+            await self.load(self.alliance_file, if_changed=True)
         self.loops.spawn(self.batcher.run(self._stop), "answers")
         self._batching = True
-        if self.real_time:
-            self.scheduler.start()
-            await self.scheduler.rebuild()
+        if self.real_time:  # the leader catches up and runs the scheduler
+            self.loops.spawn(
+                self.leadership.run(self._lead, self._follow, self._stop), "leadership"
+            )
+        else:
+            await self.planner.tick()
         self.started = True
         if sending:
             self.start_sending()
@@ -128,21 +163,49 @@ class Runtime:
             ", ".join(self.ports) or "no platform",
         )
 
+    async def _lead(self) -> None:
+        if self.metrics is not None:
+            self.metrics.leader(True)
+        await self.planner.tick()  # the catch-up rules apply to whatever was missed
+        self.scheduler.start()
+        await self.scheduler.rebuild()
+
+    async def _follow(self) -> None:
+        if self.metrics is not None:
+            self.metrics.leader(False)
+        self.scheduler.shutdown()
+
     def start_sending(self) -> None:
         if self.background_dispatch and self._dispatch_task is None:
             self._dispatch_task = self.loops.spawn(
                 self.dispatcher.run(self._dispatch_stop), "dispatcher"
             )
 
-    async def load(self, path: Path) -> LoadReport:
+    async def load(
+        self, path: Path, *, actor: str = "startup", if_changed: bool = False
+    ) -> LoadReport:
+        """Validate and load ``path``. ``if_changed`` (at start): a file whose sha256 is the
+        one loaded last is not read again."""
+        if if_changed and (digest := await unchanged(self.db, path)) is not None:
+            log.info(
+                "The alliance file %s is unchanged since it was loaded (sha256 %s…); "
+                "not loading it again",
+                path,
+                digest[:12],
+            )
+            self.load_report = LoadReport()
+            return self.load_report
         alliance, problems = await asyncio.to_thread(
             validate_file, path, max_bytes=self.alliance_max_bytes
         )
         if alliance is None:
             raise UserError(f"{path} has {len(problems)} problem(s); first: {problems[0]}")
-        text = await asyncio.to_thread(path.read_text, "utf-8")
-        self.load_report = await load_alliance(self.db, alliance, text)
-        if self.started and self.real_time:
+        source = await asyncio.to_thread(path.read_bytes)
+        async with exclusive(self.db):  # two workers starting together load it once
+            self.load_report = await load_alliance(
+                self.db, alliance, source, actor=actor, at=self.clock.now()
+            )
+        if self.started and self.real_time and self.leadership.leading:
             await self.scheduler.rebuild()
         return self.load_report
 
@@ -174,6 +237,7 @@ class Runtime:
                 if left:
                     log.info("%d deliveries stay in the outbox for the next start", left)
         await self.db.dispose()
+        self.single_process.release()
         self.started = False
 
     async def outbox_due(self) -> int:
@@ -197,11 +261,13 @@ class Runtime:
         still being sent waits for it, a while."""
         to = to or ReplyTo.of(event)
         replies: list[Reply] | None = None
-        for patient in (True, False):
-            replies = await self._handle_once(event, to, patient)
-            if replies is not None:
-                break
-            await self.service.in_flight_settled(event, self.patience)
+        with log_context(platform=event.platform, platform_ref=event.event_id):
+            log.debug("handling a %s", type(event).__name__)  # ids only, never its text
+            for patient in (True, False):
+                replies = await self._handle_once(event, to, patient)
+                if replies is not None:
+                    break
+                await self.service.in_flight_settled(event, self.patience)
         self.dispatcher.wake()
         return replies or []
 

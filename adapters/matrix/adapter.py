@@ -176,6 +176,7 @@ class MatrixAdapter:
 
     async def _run(self) -> None:
         backoff = 0.25
+        down_since: float | None = None  # an outage is logged when it starts and ends
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
@@ -184,13 +185,27 @@ class MatrixAdapter:
                 started = loop.time()
                 await self._sync_once()
                 backoff = 0.25
+                if down_since is not None:
+                    log.warning(
+                        "Matrix: the homeserver is reachable again after %.0f s",
+                        loop.time() - down_since,
+                    )
+                    down_since = None
                 rest = self.min_sync_interval - (loop.time() - started)
                 if rest > 0:
                     await asyncio.sleep(rest)
             except asyncio.CancelledError:
                 raise
             except (SyncFailed, *TRANSPORT_ERRORS) as exc:
-                log.warning("Matrix sync failed (%s); retrying in %.1f s", exc, backoff)
+                if down_since is None:
+                    down_since = loop.time()
+                    log.warning(
+                        "Matrix sync failed (%s); the rest of the bot runs, and Matrix is tried "
+                        "again with backoff",
+                        exc,
+                    )
+                else:
+                    log.debug("Matrix sync failed again (%s); next try in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
             except Exception:

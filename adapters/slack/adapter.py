@@ -90,6 +90,8 @@ class SlackAdapter:
         self._teams: dict[str, tuple[bool, float]] = {}
         self._connecting: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self.routes: list[web.RouteDef] = []
+        """More routes for the HTTP server (health and metrics), added when it starts."""
 
     @classmethod
     def from_settings(
@@ -118,6 +120,13 @@ class SlackAdapter:
             http_port=slack.port,
             app_token=secret(slack.app_token),
         )
+
+    @property
+    def serves_http(self) -> bool:
+        return self.mode == "http"
+
+    def is_connected(self) -> bool:
+        return self.connected.is_set()
 
     @property
     def runtime(self) -> Runtime:
@@ -160,6 +169,8 @@ class SlackAdapter:
         """Check the token (auth.test), build the bolt app, then listen (HTTP or Socket Mode)."""
         client = await self.slack.open()
         team, _ = await self.slack.identify()
+        if runtime.shared_pace is not None:  # several workers: one workspace limit for all
+            self.slack.pacer.share(runtime.shared_pace, f"slack:{team}")
         app = AsyncApp(
             client=client,
             signing_secret=self.signing_secret,
@@ -179,6 +190,7 @@ class SlackAdapter:
     async def _start_http(self, app: AsyncApp) -> None:
         web_app = app.web_app(path=EVENTS_PATH)
         web_app.middlewares.append(guard(self.signing_secret))
+        web_app.add_routes(self.routes)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.http_port).start()

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.ports import SharedPace
+
 
 @dataclass(frozen=True)
 class Pacing:
@@ -62,8 +64,7 @@ class Gcra:
             self._tat = max(self._tat, self._now()) + self.interval
             if delay > 0:
                 await asyncio.sleep(delay)
-            while (held := self._held_until - self._now()) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(held)  # a Retry-After that came while it slept
+            await self.held()  # a Retry-After that came while it slept
             return
         async with self._lock:
             delay = self.peek()
@@ -71,6 +72,11 @@ class Gcra:
                 await asyncio.sleep(delay)
                 delay = self.peek()  # again after waking: a pause may have come meanwhile
             self._tat = max(self._tat, self._now()) + self.interval
+
+    async def held(self) -> None:
+        """Wait out a Retry-After, if one holds."""
+        while (held := self._held_until - self._now()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(held)
 
     def pause(self, seconds: float) -> None:
         """Nothing goes out for ``seconds`` (a Retry-After)."""
@@ -91,11 +97,24 @@ class Pacer:
         self._methods: dict[str, Gcra] = {}
         self._channels: dict[str, Gcra] = {}
         self._booked = 0
+        self._shared: tuple[SharedPace, str] | None = None
+
+    def share(self, shared: SharedPace, key: str) -> None:
+        """Book the workspace's slots in the store, with every other worker (PostgreSQL)."""
+        self._shared = (shared, key)
 
     async def message(self, channel: str, *, priority: bool = False) -> None:
         """A chat.postMessage to ``channel``: its own slot first, then the workspace's."""
         await self._channel(channel).acquire(priority=priority)
-        await self.workspace.acquire(priority=priority)
+        if self._shared is None:
+            await self.workspace.acquire(priority=priority)
+            return
+        shared, key = self._shared
+        per_second = self.pacing.workspace_per_minute / 60.0
+        delay = await shared.book(key, per_second, self.pacing.workspace_burst)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self.workspace.held()  # a Retry-After this worker met
 
     async def method(self, name: str, max_wait: float | None = None) -> bool:
         """A Tier 3 call of ``name``; False (and nothing booked) when its slot is more than

@@ -9,6 +9,8 @@ never leave this module.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +31,7 @@ class Scheduler:
     def __init__(self, planner: Planner, *, sweep_seconds: float = 60.0) -> None:
         self.planner = planner
         self.sweep_seconds = sweep_seconds
+        self._daily: dict[str, Callable[[], Awaitable[None]]] = {}
         self._aps = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -45,7 +48,23 @@ class Scheduler:
             id="sweep",
             replace_existing=True,
         )
+        for name in self._daily:
+            self._aps.add_job(
+                self._run_daily,
+                IntervalTrigger(days=1),
+                args=[name],
+                id=f"daily:{name}",
+                next_run_time=datetime.now(UTC),
+                replace_existing=True,
+            )
         self._aps.start()
+
+    def every_day(self, job: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run ``job`` once the scheduler starts, then daily (the retention purge)."""
+        self._daily[name] = job
+
+    async def _run_daily(self, name: str) -> None:
+        await self._daily[name]()
 
     def shutdown(self) -> None:
         if self._aps.running:
@@ -103,6 +122,7 @@ class Scheduler:
         """Reminders, and a safety net for any run a job did not handle."""
         try:
             await self.planner.tick()
+            await self.rebuild()  # a campaign paused or resumed by another worker
         except Exception as exc:
             if is_outage(exc):
                 self.planner.db.outage.noticed(exc)
