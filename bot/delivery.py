@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,7 +24,9 @@ from sqlalchemy import and_, or_, select, true, update
 
 from bot.domain.values import DeliveryKind, DeliveryStatus, Lane
 from bot.journal import Journal
-from bot.ports import ChatPort, Clock, PlatformError, RateLimited, Rejected
+from bot.logcontext import log_context
+from bot.metrics import Metrics
+from bot.ports import ChatPort, Clock, PlatformError, RateLimited, Rejected, Unreachable
 from bot.render import BatchContext, Plan, Renderer
 from bot.replies import reply_of
 from bot.retry import RELEASED, RetryPolicy, given_up, later, outcome
@@ -34,30 +34,12 @@ from bot.storage.database import Database
 from bot.storage.outage import is_outage
 from bot.storage.records import Delivery, OutboxFile
 from bot.tasks import TaskGroup, first_of
+from bot.workers import worker_gone, worker_name
 
 log = logging.getLogger(__name__)
 __all__ = ["Dispatcher", "RetryPolicy"]
 LEASE = timedelta(seconds=60)
 """How long a claim holds before another dispatcher may take the row back."""
-
-
-def worker_gone(name: str) -> bool:
-    """True when ``name`` (host:pid:token) is a worker on this host whose process is gone."""
-    host, _, rest = name.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname()[:40] or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # it exists, under another user
-        return False
-    return False
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Dispatcher:
@@ -73,8 +55,10 @@ class Dispatcher:
         reply_concurrency: int = 8,
         retry: RetryPolicy | None = None,
         lease: timedelta = LEASE,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics
         self.clock = clock
         self.ports = dict(ports)
         self.preference = list(preference or self.ports)
@@ -235,7 +219,8 @@ class Dispatcher:
 
     async def _one(self, row: Delivery, context: BatchContext, uncertain: bool, lane: Lane) -> None:
         try:
-            values = await self._attempt(row, context, uncertain)
+            with log_context(delivery_id=row.id, member_id=row.member_id):
+                values = await self._attempt(row, context, uncertain)
             if uncertain:  # the lost try counts: the next one still looks before it posts
                 values["attempts"] = max(int(values.get("attempts", 0)), row.attempts + 1)
             await self.journal.record(row.id, values)
@@ -265,10 +250,12 @@ class Dispatcher:
         blocked = self._blocked_until.get(plan.platform)
         if blocked and blocked > now:
             return later(blocked, row.last_error)
+        started = time.monotonic()
         try:
             sent = await port.send(plan.destination, replace(plan.message, attempt=attempt))
         except Exception as exc:
             return self._failed(row, plan.platform, exc, now)
+        self._took(plan.platform, started)
         await self._attachments(row, port, plan)
         self.sent_count += 1
         values = self._sent(row, port.platform, sent.sent_at or now)
@@ -288,10 +275,12 @@ class Dispatcher:
         port = self.ports.get(to.platform)
         if port is None:
             return given_up(f"no {to.platform} adapter is running")
+        started = time.monotonic()
         try:
             sent = await port.reply(to, reply, key=row.dedupe_key, attempt=attempt)
         except Exception as exc:
             return self._failed(row, to.platform, exc, now)
+        self._took(to.platform, started)
         self.sent_count += 1
         values = self._sent(row, port.platform, sent.sent_at or now)
         values.update(address=sent.address or to.channel, message_ref=sent.message_ref)
@@ -308,9 +297,18 @@ class Dispatcher:
             "last_error": None,
         }
 
+    def _took(self, platform: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.sent(platform, time.monotonic() - started)
+
     def _failed(
         self, row: Delivery, platform: str, exc: BaseException, now: datetime
     ) -> dict[str, Any]:
+        if self.metrics is not None:
+            if isinstance(exc, RateLimited):
+                self.metrics.rate_limited(platform, exc.retry_after)
+            elif not isinstance(exc, Unreachable):
+                self.metrics.send_failed(platform)
         if isinstance(exc, RateLimited):  # everything to this platform waits as asked
             until = now + timedelta(seconds=max(exc.retry_after, 0.05))
             self._blocked_until[platform] = max(until, self._blocked_until.get(platform, until))

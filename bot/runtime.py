@@ -98,6 +98,7 @@ class Runtime:
             preference=preference or list(self.ports),
             retry=retry,
             concurrency=send_concurrency,
+            metrics=self.metrics,
         )
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)

@@ -13,7 +13,7 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from bot.runtime import Runtime
 from bot.settings import HttpSettings
 from tests.botprocess import BotProcess, bot_env, free_port
 from tests.fakeslack import TOKEN, FakeSlack
-from tests.harnesses.slack import SECRET
+from tests.harnesses.slack import SECRET, message_event, signed, user_of
 from tests.pgserver import PostgresServer, PostgresUnavailable
 from tests.test_slack_adapter import ALLIANCE as SLACK_ALLIANCE
 
@@ -181,6 +181,20 @@ async def test_slack_over_http_serves_them_beside_its_events(
         assert sample(text, "alliance_bot_rate_limited_total", platform="slack") == 0.0
         async with http.post(adapter.url, data=b"{}") as unsigned:  # the guard still holds
             assert unsigned.status == 401
+
+        fake.fail("chat.postMessage", 429, "ratelimited")  # the reply's first try: slow down
+        body = json.dumps(message_event(user_of("berta"), "D0BERTA", "help"))
+        async with http.post(adapter.url, data=body, headers=signed(body)) as response:
+            assert response.status == 200
+        for _ in range(100):
+            if fake.channel("D0BERTA"):
+                break
+            await runtime.advance(clock.now() + timedelta(seconds=2))
+            await asyncio.sleep(0.05)
+        assert fake.channel("D0BERTA"), "the reply went out after the 429"
+        status, text = await get(http, base + "/metrics")
+        assert sample(text, "alliance_bot_rate_limited_total", platform="slack") == 1.0
+        assert (sample(text, "alliance_bot_send_seconds_count", platform="slack") or 0) >= 1
     finally:
         await adapter.stop()
         await runtime.stop()
