@@ -57,7 +57,9 @@ class Outgoing:
     private: bool = False
     """Only the recipient should see it (an ephemeral reply where the platform has one)."""
     formats: Mapping[str, str] = field(default_factory=dict)
-    """Richer renderings of the same content: ``html`` (Matrix) or ``slack_blocks`` (JSON)."""
+    """Other forms of the same content, by name. The core gives a digest as its neutral
+    document (``digest``: ``bot.digest.render.read_document`` reads it back) and each adapter
+    renders it in its own markup; adapters may add their own renderings here on the way out."""
     locale: str = "en"
     """The reader's language, for the words adapters add (buttons, hints): ``bot.i18n.t``."""
     attempt: int = 0
@@ -67,7 +69,7 @@ class Outgoing:
 
 COMMAND_BUTTON = "alliance_command"
 """The action id of a button or menu option whose value is a command for the person who presses
-it, e.g. ``star 12``: a reply's ``Action`` or a button in the core's own Block Kit (a digest's
+it, e.g. ``star 12``: a reply's ``Action`` or a button an adapter draws for a digest (its
 ☆ Star). Adapters turn a press into that CommandReceived. Several in one block take ``_<n>``."""
 
 
@@ -109,7 +111,7 @@ class Reply:
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     title: str = ""
     formats: Mapping[str, str] = field(default_factory=dict)
-    """Richer renderings of ``text``: ``html`` (Matrix) or ``slack_blocks`` (Block Kit JSON)."""
+    """Other forms of ``text``, as for ``Outgoing.formats`` (a digest's neutral document)."""
     actions: tuple[Action, ...] = ()
 
 

@@ -272,8 +272,8 @@ def test_invites_files_and_transaction_ids() -> None:
 
 
 def test_a_digest_goes_out_as_the_cores_html_with_member_text_escaped() -> None:
+    from adapters.matrix.digest_html import DigestRenderer
     from bot.digest.model import Answer, Digest
-    from bot.digest.render import DigestRenderer
     from bot.domain.periods import Period
 
     digest = Digest(

@@ -23,6 +23,7 @@ from nio.exceptions import LocalProtocolError, ProtocolError
 
 from adapters.matrix import translate
 from adapters.matrix.client import BotClient, RequestFailed
+from adapters.matrix.digest_html import with_html
 from bot.ports import (
     Attachment,
     Clock,
@@ -105,7 +106,7 @@ class MatrixPort:
 
     async def send(self, to: Destination, message: Outgoing) -> Sent:
         room_id = await self.room_for(to)
-        content = translate.outgoing_content(message, thread=to.thread)
+        content = translate.outgoing_content(with_html(message), thread=to.thread)
         tx_id = translate.transaction_id(message.idempotency_key, f"{self.salt}:{room_id}")
         async with self._room_locks[room_id]:  # one room's messages arrive in the order sent
             event_id = await self.post(room_id, "m.room.message", content, tx_id)
@@ -114,7 +115,7 @@ class MatrixPort:
     async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
         if self.placement is None:
             raise Waiting(5.0, "the Matrix adapter has not started")
-        room_id, posted = await self.placement.post(to, reply, key)
+        room_id, posted = await self.placement.post(to, with_html(reply), key)
         async with self.replied_changed:
             self.replied[to.event_id] = [*self.replied.pop(to.event_id, []), *posted]
             while len(self.replied) > 5000:

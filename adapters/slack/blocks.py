@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from adapters.slack.digest_blocks import digest_blocks
+from adapters.slack.mrkdwn import escape as escape  # port.py and tests take it from here
 from adapters.slack.translate import (
     ACTION_ANSWER,
     ACTION_CHOICE,
@@ -22,6 +24,7 @@ from adapters.slack.translate import (
     MODAL_CALLBACK,
     modal_metadata,
 )
+from bot.digest.render import read_document
 from bot.directory import HomeView
 from bot.i18n import t
 from bot.ports import COMMAND_BUTTON, Action, Outgoing, Reply
@@ -33,11 +36,6 @@ SECTION_CHARS = 2900  # Slack allows 3,000 per section
 MAX_BLOCKS = 50
 MAX_BUTTONS = 20  # above this, a select menu (an actions block holds 25 elements)
 _ALIGNED = re.compile(r"\S {3,}\S")
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters as entities: the text is shown, never parsed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plain(text: str, limit: int = 75) -> dict[str, Any]:
@@ -107,18 +105,15 @@ _MENTION = re.compile(r"<(?=[!@#])")
 
 
 def provided_blocks(formats: Mapping[str, str]) -> list[Block] | None:
-    """The core's own Block Kit rendering (``formats["slack_blocks"]``, a digest), if usable.
+    """The blocks of a message that brings its own: the core's digest rendered here
+    (``digest_blocks``), or Block Kit given as JSON (``formats["slack_blocks"]``), if usable.
 
-    Its text is escaped by the core already; as a second line of defence any ``<!…>``, ``<@…>``
-    or ``<#…>`` left in mrkdwn is neutralised here too. Links (``<https://…|…>``) are kept."""
-    raw = formats.get("slack_blocks")
-    if not raw:
-        return None
-    try:
-        blocks = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+    Member text is escaped where the blocks are made; as a second line of defence any ``<!…>``,
+    ``<@…>`` or ``<#…>`` left in mrkdwn is neutralised here too. Links (``<https://…|…>``)
+    are kept."""
+    digest = read_document(formats)
+    blocks = digest_blocks(digest) if digest is not None else _given(formats.get("slack_blocks"))
+    if blocks is None:
         return None
 
     def clean(node: Any) -> Any:
@@ -131,6 +126,18 @@ def provided_blocks(formats: Mapping[str, str]) -> list[Block] | None:
         return node
 
     return [clean(block) for block in blocks]
+
+
+def _given(raw: str | None) -> list[Block] | None:
+    if not raw:
+        return None
+    try:
+        blocks = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        return None
+    return blocks
 
 
 def _body(title: str, text: str, quoted: str, formats: Mapping[str, str]) -> list[Block]:

@@ -1,5 +1,5 @@
-"""A digest ready to post: its text, richer renderings and chart, for the command and the
-schedule alike."""
+"""A digest ready to post: its text, the neutral document platforms render, and its chart,
+for the command and the schedule alike."""
 
 from __future__ import annotations
 
@@ -62,6 +62,6 @@ async def shared_highlights(s: AsyncSession, period: Period) -> DigestContent:
     return DigestContent(
         f"Shared highlights {period.key}",
         renderer.shared_text(post),
-        {"html": renderer.shared_html(post)},
+        renderer.formats(post),
         (),
     )
