@@ -256,9 +256,12 @@ def db_current(typer_ctx: typer.Context) -> None:
 
 
 def _validated(ctx: Context, file: Path) -> ValidatedAlliance:
+    from adapters.registry import id_checks
     from bot.alliance.validate import validate_file
 
-    alliance, problems = validate_file(file, max_bytes=ctx.settings.alliance_max_bytes)
+    alliance, problems = validate_file(
+        file, max_bytes=ctx.settings.alliance_max_bytes, platforms=id_checks()
+    )
     if problems:
         for problem in problems:
             ctx.err.print(str(problem), highlight=False, markup=False)

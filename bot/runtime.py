@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.alliance.apply import LoadReport, load_alliance, unchanged
+from bot.alliance.schema import PlatformIds
 from bot.alliance.validate import validate_file
 from bot.batcher import Batcher
 from bot.clock import ManualClock
@@ -80,6 +81,8 @@ class Runtime:
         self.alliance_file = alliance_file
         self.alliance_max_bytes = MAX_FILE_BYTES
         """The largest alliance file ``load`` reads (the setting ``alliance_max_mb``)."""
+        self.platforms: Sequence[PlatformIds] | None = None
+        """The platforms' id formats ``load`` checks the file against (the registry's)."""
         self.real_time = real_time
         self.tasks = TaskGroup("runtime")
         """Short background work (marking prompts answered); ``tasks.wait()`` waits for it."""
@@ -197,7 +200,7 @@ class Runtime:
             self.load_report = LoadReport()
             return self.load_report
         alliance, problems = await asyncio.to_thread(
-            validate_file, path, max_bytes=self.alliance_max_bytes
+            validate_file, path, max_bytes=self.alliance_max_bytes, platforms=self.platforms
         )
         if alliance is None:
             raise UserError(f"{path} has {len(problems)} problem(s); first: {problems[0]}")

@@ -1,6 +1,9 @@
 """The shape of the alliance file, one pydantic model per section item.
 
-Each item is validated on its own so one mistake never hides another.
+Each item is validated on its own so one mistake never hides another. Members and channels also
+take one account or address per platform (``slack: T01ABCDEF:U02GHIJKL``), under the platform's
+name: the platforms declare their names and id formats (:class:`PlatformIds`, collected by
+``adapters/registry.py``) and :func:`sections` builds the models that take them.
 """
 
 from __future__ import annotations
@@ -8,9 +11,11 @@ from __future__ import annotations
 import difflib
 import re
 import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -29,10 +35,6 @@ from bot.privacy.retention import check_retention
 from bot.scheduling.cron import parse_cron
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-SLACK_ID = re.compile(r"^(T[A-Z0-9]{2,})[:/](U|W)[A-Z0-9]{2,}$")
-MATRIX_USER = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
-MATRIX_ROOM = re.compile(r"^[!#][^\s:]+(:[A-Za-z0-9.\-]+(:\d+)?)?$")
-SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 MAX_TARGET = 1e12
 """The largest target a measure takes (finite: no .inf or .nan)."""
 
@@ -129,7 +131,54 @@ class OrganisationSpec(Item):
     timezone: Zone
 
 
-class MemberSpec(Item):
+def _as_written(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True)
+class PlatformIds:
+    """What a platform takes as a member's account and a channel's address in the alliance file.
+
+    Each check returns the id as it is stored, or raises ValueError with one sentence saying
+    how to write it. The platforms declare theirs; the core knows no platform's format."""
+
+    name: str
+    """The platform, and the key members and channels write its ids under."""
+    member: Callable[[str], str] = _as_written
+    channel: Callable[[str], str] = _as_written
+    member_default: Callable[[str], str] | None = None
+    """A member's account when the file gives none, made from the member's id (if any)."""
+    channel_default: Callable[[str], str] | None = None
+    """A channel's address when the file gives none, made from the channel's key (if any)."""
+
+
+class Accounts(Item):
+    """An item with one id per platform, as fields named after the platforms."""
+
+    platforms: ClassVar[tuple[PlatformIds, ...]] = ()
+    """The platforms this model takes ids for (set by :func:`sections`)."""
+
+    def _check(self, check: Callable[[PlatformIds], Callable[[str], str]]) -> Self:
+        stored: dict[str, str] = {}
+        for platform in self.platforms:
+            value = getattr(self, platform.name)
+            if value is not None and (as_stored := check(platform)(value)) != value:
+                stored[platform.name] = as_stored
+        return self.model_copy(update=stored) if stored else self
+
+    def _ids(
+        self, own: str, default: Callable[[PlatformIds], Callable[[str], str] | None]
+    ) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for platform in self.platforms:
+            make = default(platform)
+            value = getattr(self, platform.name) or (make(own) if make else None)
+            if value:
+                found[platform.name] = value
+        return found
+
+
+class MemberSpec(Accounts):
     id: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
     organisation: str
@@ -138,29 +187,14 @@ class MemberSpec(Item):
     locale: Locale | None = None
     reporting: bool = False
     active: bool = True
-    console: str | None = None
-    slack: str | None = None
-    matrix: str | None = None
 
     @model_validator(mode="after")
     def _identities(self) -> Self:
-        if self.slack is not None and not SLACK_ID.match(self.slack):
-            raise ValueError(
-                f"slack “{self.slack}” should be TEAM:USER ids, like T01ABCDEF:U02GHIJKL."
-            )
-        if self.matrix is not None and not MATRIX_USER.match(self.matrix):
-            raise ValueError(
-                f"matrix “{self.matrix}” should be a full user id, like @anna:example.org."
-            )
-        return self
+        return self._check(lambda platform: platform.member)
 
     def identities(self) -> dict[str, str]:
-        found = {"console": self.console or self.id}
-        if self.slack:
-            found["slack"] = self.slack.replace("/", ":")
-        if self.matrix:
-            found["matrix"] = self.matrix
-        return found
+        """The member's account on each platform, by platform name."""
+        return self._ids(self.id, lambda platform: platform.member_default)
 
 
 class MeasureSpec(Item):
@@ -182,35 +216,18 @@ class TargetSpec(Item):
     target: Target
 
 
-class ChannelSpec(Item):
+class ChannelSpec(Accounts):
     key: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
     purpose: Literal["staff", "members"] = "members"
-    console: str | None = None
-    slack: str | None = None
-    matrix: str | None = None
 
     @model_validator(mode="after")
     def _addresses(self) -> Self:
-        if self.slack is not None and not SLACK_CHANNEL.match(self.slack):
-            raise ValueError(
-                f"slack “{self.slack}” should be a channel id like C0123ABCD "
-                "(right-click the channel, Copy link: the id is at its end)."
-            )
-        if self.matrix is not None and not MATRIX_ROOM.match(self.matrix):
-            raise ValueError(
-                f"matrix “{self.matrix}” should be a room id like !abc123:example.org "
-                "or an alias like #staff:example.org."
-            )
-        return self
+        return self._check(lambda platform: platform.channel)
 
     def addresses(self) -> dict[str, str]:
-        found = {"console": self.console or f"#{self.key}"}
-        if self.slack:
-            found["slack"] = self.slack
-        if self.matrix:
-            found["matrix"] = self.matrix
-        return found
+        """The channel's address on each platform, by platform name."""
+        return self._ids(self.key, lambda platform: platform.channel_default)
 
 
 class ReminderSpec(Item):
@@ -285,3 +302,24 @@ SECTIONS: dict[str, type[Item]] = {
     "digests": DigestSpec,
 }
 TOP_LEVEL = {"alliance", "prompts", "members_csv", *SECTIONS}
+
+
+@cache
+def _with_accounts(base: type[Accounts], platforms: tuple[PlatformIds, ...]) -> type[Accounts]:
+    taken = [p.name for p in platforms if p.name in base.model_fields or not p.name.isidentifier()]
+    if taken:
+        raise ValueError(f"platform names {taken} cannot be {base.__name__} fields")
+    fields: dict[str, Any] = {p.name: (str | None, None) for p in platforms}
+    model = cast(type[Accounts], create_model(base.__name__, __base__=base, **fields))
+    model.platforms = platforms
+    return model
+
+
+def sections(platforms: Sequence[PlatformIds]) -> dict[str, type[Item]]:
+    """The section models, members and channels taking an id on each of ``platforms``."""
+    ids = tuple(platforms)
+    return {
+        **SECTIONS,
+        "members": _with_accounts(MemberSpec, ids),
+        "channels": _with_accounts(ChannelSpec, ids),
+    }

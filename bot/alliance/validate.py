@@ -1,10 +1,15 @@
-"""Validation of a whole alliance file: every problem, each with its line, field and fix."""
+"""Validation of a whole alliance file: every problem, each with its line, field and fix.
+
+The platforms' id formats come in as ``platforms`` (``adapters/registry.py`` collects them);
+a caller that passes none gets :data:`UNCHECKED`.
+"""
 
 from __future__ import annotations
 
 import csv
 import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +19,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.alliance.references import CrossCheck
 from bot.alliance.schema import (
-    SECTIONS,
     TOP_LEVEL,
     AllianceInfo,
     CampaignSpec,
@@ -23,7 +27,9 @@ from bot.alliance.schema import (
     MeasureSpec,
     MemberSpec,
     OrganisationSpec,
+    PlatformIds,
     TargetSpec,
+    sections,
 )
 from bot.alliance.where import Where
 from bot.domain.prompts import PromptDef
@@ -37,19 +43,14 @@ from bot.yamlsource import (
 )
 
 T = TypeVar("T", bound=BaseModel)
-CSV_COLUMNS = (
-    "id",
-    "name",
-    "organisation",
-    "role",
-    "timezone",
-    "locale",
-    "reporting",
-    "active",
-    "console",
-    "slack",
-    "matrix",
+UNCHECKED = (
+    PlatformIds("console", member_default=str, channel_default=lambda key: f"#{key}"),
+    PlatformIds("slack"),
+    PlatformIds("matrix"),
 )
+"""For callers that pass no platforms (tests, benchmarks, a Runtime given none): the
+platforms this repository ships, by name only, their ids taken as written. The commands pass
+the registry's, which check each platform's format."""
 
 
 @dataclass
@@ -76,10 +77,15 @@ class ValidatedAlliance:
 
 
 def validate_file(
-    path: Path, library: PromptLibrary | None = None, *, max_bytes: int = MAX_FILE_BYTES
+    path: Path,
+    library: PromptLibrary | None = None,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    platforms: Sequence[PlatformIds] | None = None,
 ) -> tuple[ValidatedAlliance | None, list[Problem]]:
     """Read and check ``path``; the alliance is returned only when there is no problem at all.
-    A file over ``max_bytes``, not UTF-8, or whose aliases expand too far is refused unread."""
+    A file over ``max_bytes``, not UTF-8, or whose aliases expand too far is refused unread.
+    Members and channels take ids on ``platforms``, checked as each platform says."""
     if not path.is_file():
         return None, [Problem(str(path), 0, "", "there is no such file; check the path.")]
     doc = read_yaml_file(path, max_bytes=max_bytes)
@@ -87,13 +93,20 @@ def validate_file(
         library, lib_problems = load_library()
         if lib_problems:
             return None, lib_problems
-    return validate_document(doc, library, base_dir=path.parent, max_bytes=max_bytes)
+    return validate_document(
+        doc, library, base_dir=path.parent, max_bytes=max_bytes, platforms=platforms
+    )
 
 
 def validate_document(
-    doc: YamlDocument, library: PromptLibrary, base_dir: Path, max_bytes: int = MAX_FILE_BYTES
+    doc: YamlDocument,
+    library: PromptLibrary,
+    base_dir: Path,
+    max_bytes: int = MAX_FILE_BYTES,
+    platforms: Sequence[PlatformIds] | None = None,
 ) -> tuple[ValidatedAlliance | None, list[Problem]]:
     problems = list(doc.problems)
+    models = sections(UNCHECKED if platforms is None else platforms)
     if problems and doc.data is None:
         return None, problems
     if not isinstance(doc.data, dict):
@@ -124,12 +137,14 @@ def validate_document(
         )
     }
     items: dict[str, list[tuple[Any, Where]]] = {}
-    for section, model in SECTIONS.items():
+    for section, model in models.items():
         items[section] = _many(doc, data, section, model, problems, drop=section == "members")
     custom = _many(doc, data, "prompts", PromptDef, problems)
     if "members_csv" in data:
         csv_file = data["members_csv"]
-        items["members"] += _csv_members(doc, csv_file, base_dir, problems, max_bytes)
+        items["members"] += _csv_members(
+            doc, csv_file, base_dir, problems, max_bytes, models["members"]
+        )
     items["measures"] = _merge_targets(items["measures"], items.pop("targets"), problems)
     checker = CrossCheck(library, problems, named)
     prompts = checker.prompts(custom)
@@ -255,7 +270,12 @@ def _many(
 
 
 def _csv_members(
-    doc: YamlDocument, name: object, base_dir: Path, problems: list[Problem], max_bytes: int
+    doc: YamlDocument,
+    name: object,
+    base_dir: Path,
+    problems: list[Problem],
+    max_bytes: int,
+    model: type[BaseModel],
 ) -> list[tuple[Any, Where]]:
     """Members from a spreadsheet export: one row each, columns named as in the YAML."""
     path = base_dir / str(name)
@@ -272,7 +292,7 @@ def _csv_members(
         return []
     reader = csv.DictReader(io.StringIO(text))
     try:
-        return _csv_rows(reader, str(path), problems)
+        return _csv_rows(reader, str(path), problems, model)
     except csv.Error as exc:
         problems.append(Problem(str(path), reader.line_num, "", f"this is not valid CSV ({exc})."))
         return []
@@ -305,21 +325,21 @@ def _csv_text(path: Path, problems: list[Problem], max_bytes: int) -> str | None
 
 
 def _csv_rows(
-    reader: csv.DictReader[str], path: str, problems: list[Problem]
+    reader: csv.DictReader[str], path: str, problems: list[Problem], model: type[BaseModel]
 ) -> list[tuple[Any, Where]]:
-    unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
+    columns = tuple(model.model_fields)  # the member's own, then one per platform
+    unknown = [c for c in reader.fieldnames or [] if c not in columns]
     if unknown:
         problems.append(
             Problem(
                 path,
                 1,
                 "",
-                f"unknown column(s) {', '.join(unknown)}; the "
-                f"columns are {', '.join(CSV_COLUMNS)}.",
+                f"unknown column(s) {', '.join(unknown)}; the columns are {', '.join(columns)}.",
             )
         )
         return []
-    adapter = TypeAdapter(MemberSpec)
+    adapter = TypeAdapter(model)
     out: list[tuple[Any, Where]] = []
     for row in reader:
         line = reader.line_num

@@ -1,0 +1,135 @@
+"""The core speaks no platform: no Block Kit, no Matrix HTML, no platform's id format in bot/.
+
+Each platform renders the core's neutral digest and declares its own id formats
+(``adapters/registry.py``). The scan is of the source text, comments and docstrings included,
+so it stays strict and simple: a word below in ``bot/**/*.py`` fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.registry import id_checks, platforms
+from bot.alliance.validate import UNCHECKED
+from tests.conftest import REPO
+
+FORBIDDEN_WORDS = (
+    "slack_blocks",  # a Block Kit payload handed to Slack
+    '"blocks"',
+    "mrkdwn",
+    "Block Kit",
+    "plain_text",
+    "custom.html",  # org.matrix.custom.html
+    "formatted_body",
+)
+FORBIDDEN_PATTERNS = {
+    "a Matrix id pattern (^@ or ^!)": re.compile(r"""["']\^\\?[@!#]"""),
+    "a Slack id pattern ([TUC][A-Z0-9])": re.compile(r"\[[TUCGDW]{1,4}\]\[A-Z0-9\]"),
+    "a Slack id pattern (T[A-Z0-9]{2,})": re.compile(r"[TUCW]\[A-Z0-9\]"),
+    "a Matrix server part (:server)": re.compile(r":\[A-Za-z0-9\.\\?-"),
+}
+
+
+def _core_sources() -> dict[str, str]:
+    return {
+        str(path.relative_to(REPO)): path.read_text(encoding="utf-8")
+        for path in sorted((REPO / "bot").rglob("*.py"))
+    }
+
+
+def test_no_core_module_mentions_a_platforms_markup() -> None:
+    found = [
+        f"{name}: {word}"
+        for name, text in _core_sources().items()
+        for word in FORBIDDEN_WORDS
+        if word in text
+    ]
+    assert found == []
+
+
+def test_no_core_module_holds_a_platforms_id_format() -> None:
+    found = [
+        f"{name}: {what}"
+        for name, text in _core_sources().items()
+        for what, pattern in FORBIDDEN_PATTERNS.items()
+        if pattern.search(text)
+    ]
+    assert found == []
+
+
+def test_the_scan_would_catch_what_the_core_used_to_hold() -> None:
+    """The old lines of ``bot/alliance/schema.py`` and ``bot/digest/render.py`` fail it."""
+    old = (
+        r'SLACK_ID = re.compile(r"^(T[A-Z0-9]{2,})[:/](U|W)[A-Z0-9]{2,}$")',
+        r'MATRIX_USER = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")',
+        r'MATRIX_ROOM = re.compile(r"^[!#][^\s:]+(:[A-Za-z0-9.\-]+(:\d+)?)?$")',
+        r'SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")',
+    )
+    for line in old:
+        assert any(p.search(line) for p in FORBIDDEN_PATTERNS.values()), line
+    assert any(w in '{"html": ..., "slack_blocks": json.dumps(blocks)}' for w in FORBIDDEN_WORDS)
+
+
+def test_templates_of_platform_markup_live_with_their_platform() -> None:
+    core = {p.name for p in (REPO / "bot").rglob("*.j2")}
+    assert core == {"digest.txt.j2", "shared.txt.j2"}
+    assert (REPO / "adapters/slack/templates/digest.blocks.json.j2").is_file()
+    assert (REPO / "adapters/matrix/templates/digest.html.j2").is_file()
+
+
+def test_every_platform_declares_its_ids_and_prefix_without_its_library() -> None:
+    names = [p.name for p in platforms()]
+    assert names == ["console", "slack", "matrix"]
+    assert {p.name: p.command_prefix for p in platforms()} == {
+        "console": "",
+        "slack": "/",
+        "matrix": "!",
+    }
+    # The core's fallback for callers that pass nothing names the same platforms.
+    assert [p.name for p in UNCHECKED] == names
+    assert id_checks() == id_checks()  # equal values: the schema's model cache is reused
+
+
+BLOCKED = """
+import sys
+from importlib.abc import MetaPathFinder
+from pathlib import Path
+
+class Missing(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("slack_bolt", "slack_sdk", "nio", "aiohttp"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Missing())
+from adapters.registry import id_checks
+from bot.alliance.validate import validate_file
+_, problems = validate_file(Path(sys.argv[1]), platforms=id_checks())
+print("\\n".join(p.message for p in problems))
+"""
+
+
+def test_ids_are_checked_where_no_platform_library_is_installed(tmp_path: Path) -> None:
+    """``alliance validate`` without the slack and matrix extras still checks their ids."""
+    file = tmp_path / "alliance.yaml"
+    file.write_text(
+        "alliance: {name: X}\n"
+        "organisations: [{slug: a, name: A, country: FR, timezone: UTC}]\n"
+        "members:\n"
+        "  - {id: ana, name: Ana, organisation: a, slack: U02GHIJKL}\n"
+        "  - {id: bo, name: Bo, organisation: a, matrix: bo@example.org}\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", BLOCKED, str(file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    assert out.stdout.splitlines() == [
+        "slack “U02GHIJKL” should be TEAM:USER ids, like T01ABCDEF:U02GHIJKL.",
+        "matrix “bo@example.org” should be a full user id, like @anna:example.org.",
+    ]
