@@ -133,3 +133,33 @@ def test_ids_are_checked_where_no_platform_library_is_installed(tmp_path: Path) 
         "slack “U02GHIJKL” should be TEAM:USER ids, like T01ABCDEF:U02GHIJKL.",
         "matrix “bo@example.org” should be a full user id, like @anna:example.org.",
     ]
+
+
+def test_a_digest_survives_the_outbox_as_its_neutral_document() -> None:
+    """A digest reply is stored as JSON in the outbox; each adapter reads the same value back
+    and renders it, member text escaped for its own markup."""
+    from adapters.matrix.digest_html import with_html
+    from adapters.slack.blocks import reply_payload
+    from bot.digest.model import Answer, Digest, OrgResponse, Pending
+    from bot.digest.render import DigestRenderer, read_document
+    from bot.domain.periods import Period
+    from bot.ports import Reply
+
+    digest = Digest(
+        "Alliance",
+        Period.parse_key("2026-W48"),
+        "UTC",
+        (OrgResponse("a", "Org <A>", 4, 3),),
+        (),
+        (Pending("Org <A>", (("Dan", "name-a-barrier"),)),),
+        highlights=(Answer(7, "Org <A>", "Ann", "Q?", "<!channel> <b>look</b>"),),
+    )
+    renderer = DigestRenderer()
+    reply = Reply(renderer.text(digest), formats=renderer.formats(digest))
+    assert read_document(reply.formats) == digest
+    assert read_document({"digest": "not json"}) is None
+    shown = str(reply_payload(reply)["blocks"])
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown
+    assert "Dan (name-a-barrier)" in shown
+    html = with_html(reply).formats["html"]
+    assert "&lt;b&gt;look&lt;/b&gt;" in html and "<b>look</b>" not in html and "Dan" in html
