@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import audit
+from bot import audit, reach
 from bot.checkins import delivery_by_ref, latest_open
 from bot.digest import commands as digest_commands
 from bot.digest.chartcache import ChartCache
@@ -49,7 +49,8 @@ For backbone staff:
   digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm
   digest export [period] [csv|xlsx]
   star <id> | unstar <id>   put an answer at the top of the digest's highlights
-                          (or react ⭐ to the answer where you can see it)"""
+                          (or react ⭐ to the answer where you can see it)
+  installs                which organisations have installed the bot in their workspace"""
 HELP_ADMIN = """
 For admins:
   campaign list
@@ -280,6 +281,7 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "unstar": digest_commands.unstar,
     "campaign": _campaign,
     "audit": audit.command,
+    "installs": reach.installs_command,
 }
 
 __all__ = ["CommandContext", "help_text", "run_command", "Any"]

@@ -5,6 +5,7 @@ Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import tomllib
@@ -44,10 +45,68 @@ class SlackSettings(BaseModel):
     """Messages a minute for the whole workspace."""
     tier3_per_minute: float = Field(50.0, ge=0)
     """Calls a minute per Tier 3 method (chat.update, conversations.open and .history)."""
+    # Across workspaces (OAuth): each partner organisation installs the app in its own
+    # workspace; used instead of bot_token.
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_keys: SecretStr | None = None
+    """Comma-separated Fernet keys: the first encrypts the stored tokens, all decrypt."""
+    state_secret: SecretStr | None = None
+    """Signs the install links' state (default: derived from the client secret)."""
+    public_url: str | None = None
+    """The bot's public HTTPS address, e.g. https://bot.example.org (install links, redirect)."""
+    install_path: str = "/slack/install"
+    redirect_path: str = "/slack/oauth_redirect"
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    scopes: str = (
+        "chat:write,im:write,im:history,channels:history,channels:read,groups:read,"
+        "commands,files:write,reactions:read"
+    )
+    token_rotation_minutes: int = Field(120, ge=1, le=720)
+    """With token rotation on, a token is refreshed this many minutes before it expires."""
 
     @property
     def configured(self) -> bool:
-        return self.bot_token is not None
+        return self.bot_token is not None or self.client_id is not None
+
+    @property
+    def across_workspaces(self) -> bool:
+        return self.client_id is not None and self.bot_token is None
+
+    def fernet_keys(self) -> list[str]:
+        raw = self.token_keys.get_secret_value() if self.token_keys else ""
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    def check_oauth(self) -> None:
+        """Installing across workspaces: everything it needs, or one sentence saying what."""
+        if self.client_id is None:
+            return
+        start = "Slack across workspaces (ALLIANCE_BOT_SLACK__CLIENT_ID)"
+        if self.bot_token is not None:
+            raise UserError(
+                f"{start} and a single bot token (ALLIANCE_BOT_SLACK__BOT_TOKEN) are both set; "
+                "unset one of them."
+            )
+        if self.client_secret is None:
+            raise UserError(
+                f"{start} needs ALLIANCE_BOT_SLACK__CLIENT_SECRET (the app's Basic Information "
+                "page, App Credentials)."
+            )
+        if self.mode != "http":
+            raise UserError(f"{start} needs ALLIANCE_BOT_SLACK__MODE=http for its install pages.")
+        keys = self.fernet_keys()
+        if not keys:
+            raise UserError(
+                f"{start} stores tokens encrypted and needs ALLIANCE_BOT_SLACK__TOKEN_KEYS "
+                "(make one with: alliance-bot slack new-key)."
+            )
+        for number, key in enumerate(keys, 1):
+            if not _fernet_key(key):
+                raise UserError(
+                    f"Key {number} of ALLIANCE_BOT_SLACK__TOKEN_KEYS is not a Fernet key "
+                    "(44 characters of URL-safe base64; make one with: alliance-bot slack "
+                    "new-key)."
+                )
 
 
 class MatrixSettings(BaseModel):
@@ -163,6 +222,7 @@ class Settings(BaseSettings):
                 "User OAuth Token), or unset the other ALLIANCE_BOT_SLACK__ settings to run "
                 "without Slack."
             )
+        slack.check_oauth()
         if bool(matrix.homeserver) != bool(matrix.user_id):
             missing = "USER_ID (the bot's account, like @alliance-bot:example.org)"
             given = "HOMESERVER"
@@ -173,6 +233,13 @@ class Settings(BaseSettings):
                 f"ALLIANCE_BOT_MATRIX__{missing} is not; set it, or unset "
                 f"ALLIANCE_BOT_MATRIX__{given} to run without Matrix."
             )
+
+
+def _fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (ValueError, UnicodeEncodeError):
+        return False
 
 
 # scheme://user:password@host: the password runs to the last @ before the host (an @ in a

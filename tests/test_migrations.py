@@ -31,6 +31,7 @@ EXPECTED = {
     "processed_events",
     "adapter_state",
     "audit_events",
+    "installations",
 }
 
 

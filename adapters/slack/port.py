@@ -1,26 +1,18 @@
-"""The Slack ChatPort: posts through one AsyncWebClient on one shared aiohttp session, paced.
-
-Errors leave as the core's types: a 429 is RateLimited (the pacer pauses every call, and the
-outbox waits as long as Slack asked), a 5xx or a broken connection is PlatformError (retried with
-backoff), and an answer that will not change (no such user, no access, bad token) is Rejected.
+"""The Slack ChatPort: what to post where (a DM, a channel, a thread), looking before posting
+again, on the calls of :mod:`adapters.slack.calls` (token, pacing and errors per workspace).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
-
 from adapters.slack.blocks import answered_payload, escape, message_payload, reply_payload
-from adapters.slack.errors import classify
-from adapters.slack.pacing import Pacer, Pacing
+from adapters.slack.calls import DEFAULT_API, PortStats, SlackCalls, api_base
+from adapters.slack.pacing import Pacing
 from adapters.slack.translate import PLATFORM, account, message_ref, split_account, split_ref
+from adapters.slack.workspaces import InstalledTokens
 from bot.ports import (
     Attachment,
     Clock,
@@ -28,144 +20,43 @@ from bot.ports import (
     DestinationKind,
     Outgoing,
     PlatformError,
-    RateLimited,
     Rejected,
     Reply,
     ReplyTo,
     Sent,
-    Unreachable,
 )
 
 log = logging.getLogger(__name__)
-DEFAULT_API = "https://slack.com/api/"
-Call = Callable[[AsyncWebClient], Awaitable[AsyncSlackResponse]]
+__all__ = ["DEFAULT_API", "PortStats", "SlackPort", "api_base"]
 
 
-def api_base(url: str | None) -> str:
-    """The Web API base URL as slack_sdk joins it: always ending in ``/api/``."""
-    if not url:
-        return DEFAULT_API
-    url = url.rstrip("/")
-    return (url if url.endswith("/api") else url + "/api") + "/"
-
-
-@dataclass
-class PortStats:
-    calls: int = 0
-    rate_limited: int = 0
-    posted: int = 0
-    updates_skipped: int = 0
-
-
-class SlackPort:
-    """One workspace's bot token. The session opens on first use (inside the running loop)."""
+class SlackPort(SlackCalls):
+    """Posts for the core, through the token of the workspace each destination lies in."""
 
     platform = PLATFORM
 
     def __init__(
         self,
-        token: str,
+        token: str | None,
         clock: Clock,
         *,
         api_url: str | None = None,
         pacing: Pacing | None = None,
         timeout: float = 30.0,
         update_wait: float = 10.0,
+        installed: InstalledTokens | None = None,
     ) -> None:
-        self._token = token
-        self.update_wait = update_wait
-        self.clock = clock
-        self.api_url = api_base(api_url)
-        self.pacing = pacing or Pacing()
-        self.pacer = Pacer(self.pacing)
-        self.timeout = timeout
-        self.stats = PortStats()
-        self.team_id: str | None = None
-        self.bot_user_id: str | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._client: AsyncWebClient | None = None
-        self._closed = False
+        super().__init__(
+            token,
+            clock,
+            api_url=api_url,
+            pacing=pacing,
+            timeout=timeout,
+            update_wait=update_wait,
+            installed=installed,
+        )
         self._dms: dict[str, str] = {}
         self._dm_users: dict[str, str] = {}
-
-    # --- lifecycle --------------------------------------------------------------------------
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            connector=aiohttp.TCPConnector(limit=64),
-        )
-
-    def _client_on(self, session: aiohttp.ClientSession) -> AsyncWebClient:
-        return AsyncWebClient(
-            token=self._token,
-            base_url=self.api_url,
-            session=session,
-            timeout=int(self.timeout),
-            retry_handlers=[],  # 429s are ours to pace; other failures go to the outbox
-        )
-
-    async def open(self) -> AsyncWebClient:
-        """The shared client on the shared session (created once, in the running loop)."""
-        if self._client is None or self._session is None or self._session.closed:
-            self._closed = False
-            self._session = self._new_session()
-            self._client = self._client_on(self._session)
-        return self._client
-
-    @property
-    def client(self) -> AsyncWebClient:
-        if self._client is None:
-            raise RuntimeError("SlackPort.open() has not been awaited")
-        return self._client
-
-    async def close(self) -> None:
-        """Close the shared session. A send after this (the runtime's last drain of the outbox
-        runs after adapters stop) gets a session of its own, closed when it is done."""
-        self._closed = True
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-    async def identify(self) -> tuple[str, str]:
-        """(team id, bot user id) from auth.test; a bad token fails here, at start."""
-        if self.team_id is None or self.bot_user_id is None:
-            response = await self._call(lambda c: c.auth_test())
-            self.team_id, self.bot_user_id = str(response["team_id"]), str(response["user_id"])
-        return self.team_id, self.bot_user_id
-
-    # --- calls ------------------------------------------------------------------------------
-
-    async def _call(
-        self, call: Call, pace: Callable[[], Awaitable[None]] | None = None
-    ) -> AsyncSlackResponse:
-        if self._closed:
-            async with self._new_session() as session:
-                return await self._attempts(self._client_on(session), call, pace)
-        return await self._attempts(await self.open(), call, pace)
-
-    async def _attempts(
-        self, client: AsyncWebClient, call: Call, pace: Callable[[], Awaitable[None]] | None
-    ) -> AsyncSlackResponse:
-        """One call, paced. A 429 pauses the pacer for everyone and leaves as RateLimited: what
-        happens next is the outbox's one retry policy (``bot.retry``), not a loop here."""
-        if pace is not None:
-            await pace()
-        self.stats.calls += 1
-        try:
-            return await call(client)
-        except SlackApiError as exc:
-            problem = classify(
-                exc.response.status_code, exc.response.get("error"), exc.response.headers
-            )
-            if isinstance(problem, RateLimited):
-                self.stats.rate_limited += 1
-                self.pacer.pause(problem.retry_after)
-                log.info("Slack asked to slow down for %.1f s", problem.retry_after)
-            raise problem from exc
-        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was posted
-            raise Unreachable(f"Slack unreachable: {type(exc).__name__}: {exc}") from exc
-        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise PlatformError(f"Slack failed: {type(exc).__name__}: {exc}") from exc
 
     def _where(self, to: Destination) -> tuple[str, str | None, str]:
         """(channel to post to, thread ts, pacing key) for a destination."""
@@ -181,10 +72,24 @@ class SlackPort:
         channel = thread_channel or to.target
         return channel, thread_ts, self._dm_users.get(channel, channel)
 
-    def _remember_dm(self, user: str, channel: str) -> None:
+    def _remember_dm(self, user: str, channel: str, team: str | None = None) -> None:
+        if team is not None:
+            self.channels.learn(channel, team)
         if channel.startswith("D") and self._dms.get(user) != channel:
             self._dms[user] = channel
             self._dm_users[channel] = user
+
+    async def _team(self, to: Destination) -> str | None:
+        """The workspace ``to`` lies in (None with a single token: there is only one)."""
+        if not self.workspaces.many:
+            return None
+        if to.kind is DestinationKind.PERSON:
+            try:
+                return split_account(to.target)[0]
+            except ValueError as exc:
+                raise Rejected(str(exc)) from None
+        channel = split_ref(to.thread)[0] if to.thread else to.target
+        return await self.channel_team(channel)
 
     async def post(
         self,
@@ -194,6 +99,7 @@ class SlackPort:
         *,
         key: str | None = None,
         priority: bool = False,
+        team: str | None = None,
     ) -> tuple[str, str]:
         """chat.postMessage, paced (``priority``: ahead of the queue); (channel, ts)."""
         pace_key = key or self._dm_users.get(channel, channel)
@@ -205,50 +111,66 @@ class SlackPort:
                 unfurl_media=False,
                 **payload,
             ),
-            pace=lambda: self.pacer.message(pace_key, priority=priority),
+            pace=lambda p: p.message(pace_key, priority=priority),
+            team=team,
         )
         self.stats.posted += 1
         return str(response["channel"]), str(response["ts"])
 
     async def ephemeral(
-        self, channel: str, user: str, payload: Mapping[str, Any], thread_ts: str | None = None
+        self,
+        channel: str,
+        user: str,
+        payload: Mapping[str, Any],
+        thread_ts: str | None = None,
+        team: str | None = None,
     ) -> None:
         await self._call(
             lambda c: c.chat_postEphemeral(
                 channel=channel, user=user, thread_ts=thread_ts, **payload
-            )
+            ),
+            team=team,
         )
 
-    async def dm_channel(self, user: str) -> str:
+    async def dm_channel(self, user: str, team: str | None = None) -> str:
         """The bot's DM with ``user`` (conversations.open once, then from memory)."""
         if user not in self._dms:
             response = await self._call(
                 lambda c: c.conversations_open(users=user),
-                pace=lambda: self._tier3("conversations.open"),
+                pace=lambda p: p.method("conversations.open"),
+                team=team,
             )
-            self._remember_dm(user, str(response["channel"]["id"]))
+            self._remember_dm(user, str(response["channel"]["id"]), team)
         return self._dms[user]
 
-    async def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> None:
-        await self._call(lambda c: c.views_open(trigger_id=trigger_id, view=dict(view)))
+    async def open_view(
+        self, trigger_id: str, view: Mapping[str, Any], team: str | None = None
+    ) -> None:
+        await self._call(lambda c: c.views_open(trigger_id=trigger_id, view=dict(view)), team=team)
 
-    async def publish_home(self, user: str, view: Mapping[str, Any]) -> None:
-        await self._call(lambda c: c.views_publish(user_id=user, view=dict(view)))
+    async def publish_home(
+        self, user: str, view: Mapping[str, Any], team: str | None = None
+    ) -> None:
+        await self._call(lambda c: c.views_publish(user_id=user, view=dict(view)), team=team)
 
     # --- ChatPort ---------------------------------------------------------------------------
 
     async def send(self, to: Destination, message: Outgoing) -> Sent:
         channel, thread_ts, key = self._where(to)
+        team = await self._team(to)
         found = None
         if message.attempt and message.idempotency_key:
-            found = await self._already_posted(channel, thread_ts, key, message.idempotency_key)
+            found = await self._already_posted(
+                channel, thread_ts, key, message.idempotency_key, team
+            )
         if found is not None:
             posted, ts = found
             log.info("%s was posted before its response was lost; not again", message.delivery_id)
         else:
-            posted, ts = await self.post(channel, message_payload(message), thread_ts, key=key)
+            payload = message_payload(message)
+            posted, ts = await self.post(channel, payload, thread_ts, key=key, team=team)
         if to.kind is DestinationKind.PERSON:
-            self._remember_dm(key, posted)
+            self._remember_dm(key, posted, team)
         return Sent(
             message_ref(posted, ts),
             thread_ref=message_ref(posted, thread_ts) if thread_ts else None,
@@ -257,27 +179,34 @@ class SlackPort:
         )
 
     async def _already_posted(
-        self, channel: str, thread_ts: str | None, user: str, idempotency_key: str
+        self,
+        channel: str,
+        thread_ts: str | None,
+        user: str,
+        idempotency_key: str,
+        team: str | None = None,
     ) -> tuple[str, str] | None:
         """(channel, ts) of a message an earlier attempt posted, found by the key in its
         metadata: chat.postMessage takes no idempotency key, and a failure may have come after
         Slack posted (a lost response). If Slack cannot be asked, the caller posts."""
         try:
             if not channel.startswith(("C", "G", "D")):
-                channel = await self.dm_channel(user)
+                channel = await self.dm_channel(user, team)
             if thread_ts:
                 response = await self._call(
                     lambda c: c.conversations_replies(
                         channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
                     ),
-                    pace=lambda: self._tier3("conversations.replies"),
+                    pace=lambda p: p.method("conversations.replies"),
+                    team=team,
                 )
             else:
                 response = await self._call(
                     lambda c: c.conversations_history(
                         channel=channel, limit=100, include_all_metadata=True
                     ),
-                    pace=lambda: self._tier3("conversations.history"),
+                    pace=lambda p: p.method("conversations.history"),
+                    team=team,
                 )
         except (PlatformError, Rejected) as exc:
             log.info("could not look for an earlier post in %s (%s); posting", channel, exc)
@@ -294,7 +223,7 @@ class SlackPort:
         that channel), in the DM. Files go to the person's DM."""
         team, user = split_account(to.sender)
         payload = reply_payload(reply, key)
-        where = await self._reply_post(to, user, reply, payload, key, attempt)
+        where = await self._reply_post(to, (team, user), reply, payload, key, attempt)
         person = Destination(DestinationKind.PERSON, account(team, user))
         for file in reply.attachments:
             await self.upload(person, file, file.title)
@@ -303,32 +232,42 @@ class SlackPort:
     async def _reply_post(
         self,
         to: ReplyTo,
-        user: str,
+        sender: tuple[str, str],
         reply: Reply,
         payload: dict[str, Any],
         key: str,
         attempt: int,
     ) -> tuple[str, str]:
         direct = to.is_direct or to.channel.startswith("D")
+        user = sender[1]
+        team = sender[0] if self.workspaces.many else None
         try:
             if direct or not reply.private:
                 found = None
                 if attempt:
-                    found = await self._already_posted(to.channel, to.thread, user, key)
-                return found or await self.post(to.channel, payload, to.thread, priority=True)
-            await self.ephemeral(to.channel, user, payload, to.thread)
+                    found = await self._already_posted(to.channel, to.thread, user, key, team)
+                return found or await self.post(
+                    to.channel, payload, to.thread, priority=True, team=team
+                )
+            await self.ephemeral(to.channel, user, payload, to.thread, team)
             return to.channel, "ephemeral"
         except Rejected as exc:
-            if direct:
+            if direct or not self._deliverable(exc):
                 raise
             log.info("replying in %s failed (%s); using the DM", to.channel, exc)
-            return await self.post(await self.dm_channel(user), payload, priority=True)
+            dm = await self.dm_channel(user, team)
+            return await self.post(dm, payload, priority=True, team=team)
+
+    def _deliverable(self, exc: Rejected) -> bool:
+        """False when the workspace itself cannot be reached (no DM would do better)."""
+        return not str(exc).startswith(("Slack workspace", "the app was uninstalled"))
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""
         channel, thread_ts, key = self._where(to)
+        team = await self._team(to)
         if not channel.startswith(("C", "G", "D")):
-            channel = await self.dm_channel(channel)
+            channel = await self.dm_channel(channel, team)
         response = await self._call(
             lambda c: c.files_upload_v2(
                 channel=channel,
@@ -338,7 +277,8 @@ class SlackPort:
                 initial_comment=escape(comment) if comment else None,
                 thread_ts=thread_ts,
             ),
-            pace=lambda: self.pacer.message(key),
+            pace=lambda p: p.message(key),
+            team=team,
         )
         file = response.get("file") or {}
         return Sent(
@@ -348,16 +288,15 @@ class SlackPort:
             sent_at=self.clock.now(),
         )
 
-    async def _tier3(self, method: str) -> None:
-        await self.pacer.method(method)
-
     async def mark_answered(self, sent: Sent, to: Destination, summary: str) -> None:
         """Replace the prompt's buttons with “Answer received: …”. Cosmetic: the member has a
         reply already, so this is skipped when Slack's slots for it are far off, and a failure
         is only logged."""
         try:
             channel, ts = split_ref(sent.message_ref)
-            if not await self.pacer.method("conversations.history", self.update_wait):
+            team = await self.channel_team(channel)
+            pacer = self.workspaces.pacer(team)
+            if not await pacer.method("conversations.history", self.update_wait):
                 self.stats.updates_skipped += 1
                 return
             history = await self._call(
@@ -368,7 +307,8 @@ class SlackPort:
                     inclusive=True,
                     limit=1,
                     include_all_metadata=True,
-                )
+                ),
+                team=team,
             )
             original = next((m for m in history.get("messages") or [] if m.get("ts") == ts), None)
             if original is None:
@@ -377,9 +317,9 @@ class SlackPort:
             payload = answered_payload(original, summary)
             if original.get("metadata"):
                 payload["metadata"] = original["metadata"]
-            if not await self.pacer.method("chat.update", self.update_wait):
+            if not await pacer.method("chat.update", self.update_wait):
                 self.stats.updates_skipped += 1
                 return
-            await self._call(lambda c: c.chat_update(channel=channel, ts=ts, **payload))
+            await self._call(lambda c: c.chat_update(channel=channel, ts=ts, **payload), team=team)
         except (ValueError, PlatformError, Rejected) as exc:
             log.warning("could not mark %s answered: %s", sent.message_ref, exc)

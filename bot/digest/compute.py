@@ -14,6 +14,7 @@ from bot.digest.measures import measure_figures, measure_periods, reporting_rate
 from bot.digest.model import Digest, OrgResponse, Pending
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus
+from bot.reach import unreachable
 from bot.storage import models as m
 from bot.storage.records import CheckIn, Delivery
 
@@ -128,6 +129,7 @@ async def compute_digest(
         highlights=found_highlights,
         highlights_are_starred=starred,
         groups=await exercise_groups(s, start, end, organisation),
+        unreachable=await unreachable(s, organisation),
     )
 
 

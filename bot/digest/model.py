@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.periods import Period
 
@@ -97,6 +98,24 @@ class ExerciseGroup:
 
 
 @dataclass(frozen=True)
+class Unreachable:
+    """An organisation some (or all) of whose members the bot cannot reach on a platform
+    (their workspace removed the bot or revoked its tokens); their data is kept."""
+
+    organisation: str
+    platform: str
+    members: int
+    """Its active members."""
+    unreachable: int
+    since: datetime
+    reason: str
+
+    @property
+    def partly(self) -> bool:
+        return self.unreachable < self.members
+
+
+@dataclass(frozen=True)
 class Digest:
     alliance: str
     period: Period
@@ -110,6 +129,8 @@ class Digest:
     highlights_are_starred: bool = False
     groups: tuple[ExerciseGroup, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unreachable: tuple[Unreachable, ...] = ()
+    """Organisations the bot cannot reach (all or some of their members), and why."""
 
     @property
     def delivered(self) -> int:

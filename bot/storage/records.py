@@ -189,3 +189,24 @@ class AuditEvent(Base):
     object_kind: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Installation(Base):
+    """The bot installed in one space of a platform (a team or workspace): whether the accounts
+    starting with ``account_prefix`` can be reached, and since when they cannot.
+    ``credentials`` is the adapter's own sealed (encrypted) value; the core never reads it."""
+
+    __tablename__ = "installations"
+    __table_args__ = (UniqueConstraint("platform", "space"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    space: Mapped[str] = mapped_column(String(255))
+    account_prefix: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    organisation: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The organisation whose install link was used, if one was."""
+    credentials: Mapped[str | None] = mapped_column(Text, nullable=True)
+    installed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    gone_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    gone_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
