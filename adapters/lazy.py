@@ -28,6 +28,10 @@ LAZY: dict[str, tuple[str, str]] = {
         "adapters.commands_audit",
         "Who did what, when, on which object: staff and admin actions, loads and deletions.",
     ),
+    "slack": (
+        "adapters.commands_slack",
+        "Slack across workspaces: which organisations installed the app, and its token keys.",
+    ),
 }
 
 

@@ -24,14 +24,17 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import translate as tr
 from adapters.slack.guard import guard
 from adapters.slack.listeners import Listeners
+from adapters.slack.oauth import OAuth
 from adapters.slack.pacing import Pacing
 from adapters.slack.port import SlackPort
 from bot.domain.errors import UserError
 from bot.ports import ChatPort, Clock, PlatformError, Rejected
+from bot.reach import INSTALL_URL, Installations
 from bot.retry import RetryPolicy
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -59,6 +62,7 @@ class SlackAdapter:
         app_token: str | None = None,
         check_timeout: float = 2.0,
         team_ttl: float = 300.0,
+        oauth: OAuth | None = None,
     ) -> None:
         if mode == "http" and not signing_secret:
             raise UserError(
@@ -80,6 +84,8 @@ class SlackAdapter:
         self.app_token = app_token
         self.check_timeout = check_timeout
         self.team_ttl = team_ttl
+        self.oauth = oauth
+        """Installing across workspaces (None: the one bot token)."""
         self.tasks = TaskGroup("slack")
         self.app: AsyncApp | None = None
         self.url = ""
@@ -98,7 +104,7 @@ class SlackAdapter:
         cls, settings: Settings, clock: Clock, pacing: Pacing | None = None
     ) -> SlackAdapter:
         slack = settings.slack
-        if slack.bot_token is None:
+        if slack.bot_token is None and not slack.across_workspaces:
             raise UserError("Slack needs ALLIANCE_BOT_SLACK__BOT_TOKEN (an xoxb- bot token).")
 
         def secret(value: Any) -> str | None:
@@ -109,9 +115,13 @@ class SlackAdapter:
             workspace_per_minute=slack.workspace_per_minute,
             tier3_per_minute=slack.tier3_per_minute,
         )
-        port = SlackPort(
-            slack.bot_token.get_secret_value(), clock, api_url=slack.api_url, pacing=pacing
-        )
+        token = slack.bot_token.get_secret_value() if slack.bot_token else None
+        port = SlackPort(token, clock, api_url=slack.api_url, pacing=pacing)
+        oauth = None
+        if slack.across_workspaces:
+            slack.check_oauth()
+            oauth = OAuth(slack, port.api_url)
+            oauth.sealer()  # a key that is no Fernet key: one sentence now, not at first send
         return cls(
             port,
             signing_secret=secret(slack.signing_secret),
@@ -119,6 +129,7 @@ class SlackAdapter:
             host=slack.host,
             http_port=slack.port,
             app_token=secret(slack.app_token),
+            oauth=oauth,
         )
 
     @property
@@ -168,15 +179,18 @@ class SlackAdapter:
     async def _connect(self, runtime: Runtime) -> None:
         """Check the token (auth.test), build the bolt app, then listen (HTTP or Socket Mode)."""
         client = await self.slack.open()
-        team, _ = await self.slack.identify()
-        if runtime.shared_pace is not None:  # several workers: one workspace limit for all
-            self.slack.pacer.share(runtime.shared_pace, f"slack:{team}")
-        app = AsyncApp(
-            client=client,
-            signing_secret=self.signing_secret,
-            process_before_response=True,  # listeners only ack and spawn: answering is quick
-            name="alliance-bot",
-        )
+        if self.oauth is not None:
+            app, team = self._installable(runtime, client), "every workspace that installs it"
+        else:
+            team, _ = await self.slack.identify()
+            if runtime.shared_pace is not None:  # several workers: one workspace limit for all
+                self.slack.pacer.share(runtime.shared_pace, f"slack:{team}")
+            app = AsyncApp(
+                client=client,
+                signing_secret=self.signing_secret,
+                process_before_response=True,  # listeners only ack and spawn: answering is quick
+                name="alliance-bot",
+            )
         app.use(self._gate)
         Listeners(self.slack, runtime, self._spawn, check_timeout=self.check_timeout).register(app)
         self.app = app
@@ -184,8 +198,29 @@ class SlackAdapter:
             await self._start_socket(app)
         else:
             await self._start_http(app)
+        if self.oauth is not None:
+            link = self.oauth.install_url(self.url.removesuffix(EVENTS_PATH))
+            await runtime.directory.set_state(tr.PLATFORM, INSTALL_URL, link)
+            log.info("Slack install links: %s?organisation=<slug>", link)
         self.connected.set()
         log.info("Slack adapter started for workspace %s (%s)", team, self.url or "Socket Mode")
+
+    def _installable(self, runtime: Runtime, client: AsyncWebClient) -> AsyncApp:
+        """The bolt app with the OAuth flow, over the installations in the bot's database."""
+        assert self.oauth is not None
+        tokens = self.oauth.tokens(Installations(runtime.db, runtime.clock))
+        self.slack.workspaces.installed = tokens
+        if runtime.shared_pace is not None:
+            self.slack.workspaces.share(runtime.shared_pace)
+        app = AsyncApp(
+            client=client,
+            signing_secret=self.signing_secret,
+            process_before_response=True,
+            name="alliance-bot",
+            oauth_flow=self.oauth.flow(tokens.store, client),
+        )
+        app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: gone
+        return app
 
     async def _start_http(self, app: AsyncApp) -> None:
         web_app = app.web_app(path=EVENTS_PATH)
@@ -246,6 +281,10 @@ class SlackAdapter:
         next: Callable[[], Awaitable[None]],  # bolt passes it by this name
     ) -> BoltResponse | None:
         team = tr.team_of(body) or context.team_id
+        event = body.get("event")
+        channel = event.get("channel") if isinstance(event, dict) else None
+        if team and isinstance(channel, str):
+            self.slack.channels.learn(channel, team)
         if await self.allowed(team):
             await next()
             return None

@@ -160,7 +160,8 @@ class Listeners:
         question = question_of(body.get("message"))
         ref, root = tr.message_ref(*where), tr.thread_root(body)
         view = answer_modal(ref, question, kind, root, locale or "en")
-        self.spawn(self._quietly(self.port.open_view(trigger, view)), "open-modal")
+        team = tr.team_of(body) if self.port.workspaces.many else None
+        self.spawn(self._quietly(self.port.open_view(trigger, view, team)), "open-modal")
 
     async def on_view(self, ack: AsyncAck, body: Body) -> None:
         found = tr.submitted_answer(body)
@@ -242,7 +243,9 @@ class Listeners:
 
     async def _publish_home(self, who: str) -> None:
         home = await self.runtime.directory.home(tr.PLATFORM, who)
-        await self._quietly(self.port.publish_home(tr.split_account(who)[1], home_view(home)))
+        team, user = tr.split_account(who)
+        where = team if self.port.workspaces.many else None
+        await self._quietly(self.port.publish_home(user, home_view(home), where))
 
     @staticmethod
     async def _quietly(call: Awaitable[None]) -> None:

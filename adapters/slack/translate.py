@@ -54,6 +54,7 @@ DM_COMMANDS = frozenset(
         "star",
         "unstar",
         "audit",
+        "installs",
     }
 )
 """Words that start a command when typed at the top of the bot's DM (threads are answers)."""
