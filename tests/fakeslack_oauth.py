@@ -201,9 +201,8 @@ class MultiSlack(FakeSlack):
 
     def _conversations_info(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         channel = str(body.get("channel") or "")
-        self._addressed("conversations.info", channel)
-        if self.team_of(channel) is None:
-            raise SlackError("channel_not_found")
+        if self.team_of(channel) is None or self.team_of(channel) != self._caller:
+            raise SlackError("channel_not_found")  # a look-up: asking is not a wrong call
         return {"ok": True, "channel": {"id": channel}}
 
     def _views_publish(self, body: dict[str, Any], now: float) -> dict[str, Any]:

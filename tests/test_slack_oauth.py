@@ -43,11 +43,12 @@ from adapters.slack.pacing import Pacing
 from bot.clock import ManualClock
 from bot.digest.compute import compute_digest
 from bot.domain.periods import Period, PeriodKind
+from bot.ports import Destination, DestinationKind, Outgoing, Rejected
 from bot.reach import Installations
 from bot.runtime import Runtime
 from bot.settings import Settings, SlackSettings
 from bot.storage.records import Delivery, Installation
-from tests.botprocess import free_port
+from tests.botprocess import bot_env, free_port
 from tests.fakeslack_oauth import CLIENT_ID, CLIENT_SECRET, MultiSlack, Team
 from tests.harnesses.slack import SECRET, message_event, signed
 
@@ -139,7 +140,7 @@ async def setup(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
 ) -> AsyncIterator[Setup]:
     fake = MultiSlack(
-        teams=[Team(team, set(users)) for team, _, users in TEAMS],
+        teams=[Team(team, set(users), {f"C{team[1]}NEWS"}) for team, _, users in TEAMS],
         expires_in=getattr(request.function, "expires_in", None),
     )
     await fake.start()
@@ -293,3 +294,56 @@ async def test_key_rotation_reseals_and_old_keys_open_until_rotated(setup: Setup
         assert Sealer([KEY_B]).open(sealed or "")["team_id"] == team
         with pytest.raises(Exception, match="cannot be decrypted"):
             Sealer([KEY_A]).open(sealed or "")
+
+
+async def test_a_channel_is_posted_with_the_token_of_its_own_workspace(setup: Setup) -> None:
+    """Channel ids carry no team: the port asks the installed workspaces once, then knows."""
+    await install_all(setup)
+    port = setup.adapter.slack
+    news = Destination(DestinationKind.CHANNEL, "C3NEWS")
+    await port.send(news, Outgoing("Hello, Cee", kind="digest"))
+    await port.send(news, Outgoing("Again", kind="digest"))
+    assert [m.text for m in setup.fake.channel("C3NEWS")] == ["Hello, Cee", "Again"]
+    assert len(setup.fake.method_calls("conversations.info")) <= 3  # once, not per send
+    assert setup.fake.wrong_team == []
+    with pytest.raises(Rejected, match="no installed Slack workspace has the channel C9NONE"):
+        await port.send(Destination(DestinationKind.CHANNEL, "C9NONE"), Outgoing("?"))
+
+
+async def test_a_workspace_that_never_installed_is_refused_with_its_reason(setup: Setup) -> None:
+    await setup.install("T1ANN", "annex-lib")
+    port = setup.adapter.slack
+    await port.send(Destination(DestinationKind.PERSON, "T1ANN:U1ANNA"), Outgoing("Hi"))
+    with pytest.raises(Rejected, match="T2BEE has not installed the app"):
+        await port.send(Destination(DestinationKind.PERSON, "T2BEE:U2BELA"), Outgoing("Hi"))
+
+
+MISTAKES = {
+    "no client secret": ({"SLACK__CLIENT_ID": "1.2"}, ["SLACK__CLIENT_SECRET"]),
+    "no token keys": (
+        {"SLACK__CLIENT_ID": "1.2", "SLACK__CLIENT_SECRET": "s"},
+        ["SLACK__TOKEN_KEYS", "slack new-key"],
+    ),
+    "a key that is not a Fernet key": (
+        {"SLACK__CLIENT_ID": "1.2", "SLACK__CLIENT_SECRET": "s", "SLACK__TOKEN_KEYS": "nope"},
+        ["Key 1 of ALLIANCE_BOT_SLACK__TOKEN_KEYS"],
+    ),
+    "both a bot token and a client id": (
+        {"SLACK__CLIENT_ID": "1.2", "SLACK__BOT_TOKEN": "xoxb-1", "SLACK__SIGNING_SECRET": "s"},
+        ["unset one of them"],
+    ),
+}
+
+
+def test_oauth_configuration_mistakes_are_one_sentence(tmp_path: Path) -> None:
+    from tests.test_config_errors import cli_many
+
+    commands = {
+        case: (("run",), bot_env(f"sqlite+aiosqlite:///{tmp_path / case}.db", tmp_path, **env), "")
+        for case, (env, _) in MISTAKES.items()
+    }
+    for case, (code, out) in cli_many(commands).items():
+        lines = out.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("Error: "), (case, out)
+        assert all(word in lines[0] for word in MISTAKES[case][1]), (case, out)
+        assert "xoxb-1" not in out
