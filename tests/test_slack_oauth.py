@@ -48,7 +48,7 @@ from bot.reach import Installations
 from bot.runtime import Runtime
 from bot.settings import Settings, SlackSettings
 from bot.storage.records import Delivery, Installation
-from tests.botprocess import bot_env, free_port
+from tests.botprocess import BotProcess, bot_env, free_port
 from tests.fakeslack_oauth import CLIENT_ID, CLIENT_SECRET, MultiSlack, Team
 from tests.harnesses.slack import SECRET, message_event, signed
 
@@ -83,6 +83,29 @@ campaigns:
 PROMPTED = ("U1ANNA", "U1ABE", "U1BO", "U2BELA", "U3CARL", "U3CORA")
 
 
+async def install(
+    http: aiohttp.ClientSession, fake: MultiSlack, base: str, team: str, organisation: str
+) -> str:
+    """An admin of ``team`` opens their organisation's link and allows the app."""
+    fake.installing = team
+    link = f"{base}/slack/install?organisation={organisation}"
+    async with http.get(link, allow_redirects=False) as start:
+        assert start.status == 302, await start.text()
+        authorize = start.headers["Location"]
+        cookie = start.headers["Set-Cookie"].split(";")[0]
+    assert authorize.startswith(fake.authorize_url)
+    async with http.get(authorize, allow_redirects=False) as slack:
+        assert slack.status == 302
+        back = slack.headers["Location"]
+    assert back.startswith(f"{base}/slack/oauth_redirect?code=")
+    async with http.get(back, headers={"Cookie": cookie}) as done:
+        return f"{done.status} {await done.text()}"
+
+
+def prompted(fake: MultiSlack) -> set[str]:
+    return {user for user in PROMPTED if fake.channel("D" + user[1:])}
+
+
 @dataclass
 class Setup:
     fake: MultiSlack
@@ -93,20 +116,7 @@ class Setup:
     base: str
 
     async def install(self, team: str, organisation: str) -> str:
-        """An admin of ``team`` opens their organisation's link and allows the app."""
-        self.fake.installing = team
-        link = f"{self.base}/slack/install?organisation={organisation}"
-        async with self.http.get(link, allow_redirects=False) as start:
-            assert start.status == 302, await start.text()
-            authorize = start.headers["Location"]
-            cookie = start.headers["Set-Cookie"].split(";")[0]
-        assert authorize.startswith(self.fake.authorize_url)
-        async with self.http.get(authorize, allow_redirects=False) as slack:
-            assert slack.status == 302
-            back = slack.headers["Location"]
-        assert back.startswith(f"{self.base}/slack/oauth_redirect?code=")
-        async with self.http.get(back, headers={"Cookie": cookie}) as done:
-            return f"{done.status} {await done.text()}"
+        return await install(self.http, self.fake, self.base, team, organisation)
 
     async def event(self, body: dict[str, Any]) -> int:
         text = json.dumps(body)
@@ -118,7 +128,7 @@ class Setup:
         return status
 
     def prompted(self) -> set[str]:
-        return {user for user in PROMPTED if self.fake.channel("D" + user[1:])}
+        return prompted(self.fake)
 
 
 def settings_for(fake: MultiSlack, port: int, keys: str = KEY_A) -> Settings:
@@ -167,6 +177,12 @@ async def setup(
 async def install_all(setup: Setup) -> None:
     for team, organisation, _ in TEAMS:
         assert (await setup.install(team, organisation)).startswith("200")
+
+
+def database_bytes(path: Path) -> bytes:
+    """The SQLite file with its WAL and shared-memory files, as raw bytes."""
+    files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    return b"".join(p.read_bytes() for p in files)
 
 
 def typed(team: str, user: str, text: str) -> dict[str, Any]:
@@ -252,9 +268,7 @@ async def test_the_database_file_never_holds_a_token_in_clear(
     await install_all(setup)
     await setup.runtime.advance(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     assert setup.fake.tokens, "tokens were issued"
-    path = Path(sqlite_url.split("///", 1)[1])
-    files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
-    raw = b"".join(p.read_bytes() for p in files)
+    raw = database_bytes(Path(sqlite_url.split("///", 1)[1]))
     assert b"xoxb-" not in raw and b"xoxe" not in raw
     assert all(token.encode() not in raw for token in setup.fake.tokens)
     async with setup.runtime.db.session() as s:
@@ -347,3 +361,51 @@ def test_oauth_configuration_mistakes_are_one_sentence(tmp_path: Path) -> None:
         assert code == 2 and len(lines) == 1 and lines[0].startswith("Error: "), (case, out)
         assert all(word in lines[0] for word in MISTAKES[case][1]), (case, out)
         assert "xoxb-1" not in out
+
+
+async def test_the_real_bot_process_installs_three_workspaces_and_prompts_them(
+    tmp_path: Path,
+) -> None:
+    """``alliance-bot run`` as an operator starts it: three admins install through their
+    links, and the next minute's campaign run reaches all six members, each workspace's
+    messages carrying that workspace's token."""
+    fake = MultiSlack(teams=[Team(team, set(users)) for team, _, users in TEAMS])
+    await fake.start()
+    file = tmp_path / "alliance.yaml"
+    file.write_text(ALLIANCE.replace('"0 9 * * *"', '"* * * * *"'), encoding="utf-8")
+    port = free_port()
+    settings = settings_for(fake, port)
+    bot = BotProcess(
+        bot_env(
+            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            tmp_path / "data",
+            ALLIANCE_FILE=str(file),
+            SLACK__CLIENT_ID=CLIENT_ID,
+            SLACK__CLIENT_SECRET=CLIENT_SECRET,
+            SLACK__TOKEN_KEYS=KEY_A,
+            SLACK__SIGNING_SECRET=SECRET,
+            SLACK__API_URL=fake.api_url,
+            SLACK__AUTHORIZE_URL=fake.authorize_url,
+            SLACK__PUBLIC_URL=str(settings.slack.public_url),
+            SLACK__PORT=str(port),
+        ),
+        tmp_path / "bot.log",
+    )
+    await bot.start()
+    try:
+        await bot.until(lambda: "Slack install links" in bot.tail(), "the install links", 60)
+        async with aiohttp.ClientSession() as http:
+            for team, organisation, _ in TEAMS:
+                done = await install(http, fake, f"http://127.0.0.1:{port}", team, organisation)
+                assert done.startswith("200"), done
+        await bot.until(lambda: prompted(fake) == set(PROMPTED), "prompts for all", 150)
+        posts = [u for u in fake.used if u[0] == "chat.postMessage"]
+        assert {team for _, team, _ in posts} == {team for team, _, _ in TEAMS}
+        assert fake.wrong_team == []
+        assert "Traceback" not in bot.tail(100_000)
+        assert await bot.terminate() == 0
+        raw = database_bytes(tmp_path / "bot.db")
+        assert b"xoxb-" not in raw and b"xoxe" not in raw
+    finally:
+        await bot.close()
+        await fake.stop()
