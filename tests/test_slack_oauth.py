@@ -6,7 +6,7 @@ page, the redirect and ``oauth.v2.access``; every Web API call must carry the to
 workspace it addresses.
 
 What a partner organisation's Slack admin does to join (tried against the fake in
-``test_three_workspaces_install_and_a_campaign_reaches_them_all``):
+``tests/test_slack_oauth_run.py``, with the real bot process):
 
 1. The backbone sends them their organisation's install link, which ``installs`` (in chat, for
    staff) or ``alliance-bot slack installs`` prints:
@@ -24,7 +24,9 @@ staff digest says the organisation is unreachable until someone installs again.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -48,9 +50,11 @@ from bot.reach import Installations
 from bot.runtime import Runtime
 from bot.settings import Settings, SlackSettings
 from bot.storage.records import Delivery, Installation
-from tests.botprocess import BotProcess, bot_env, free_port
+from tests.botprocess import free_port
+from tests.conftest import store_url
 from tests.fakeslack_oauth import CLIENT_ID, CLIENT_SECRET, MultiSlack, Team
 from tests.harnesses.slack import SECRET, message_event, signed
+from tests.pgserver import PostgresServer
 
 KEY_A, KEY_B = Sealer.new_key(), Sealer.new_key()
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
@@ -146,9 +150,8 @@ def settings_for(fake: MultiSlack, port: int, keys: str = KEY_A) -> Settings:
 
 
 @pytest.fixture
-async def setup(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
-) -> AsyncIterator[Setup]:
+async def setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Setup]:
+    url = store_url(request, tmp_path, getattr(request.function, "backend", "sqlite"))
     fake = MultiSlack(
         teams=[Team(team, set(users), {f"C{team[1]}NEWS"}) for team, _, users in TEAMS],
         expires_in=getattr(request.function, "expires_in", None),
@@ -159,7 +162,7 @@ async def setup(
     clock = ManualClock(START)
     port = free_port()
     adapter = SlackAdapter.from_settings(settings_for(fake, port), clock, Pacing.unlimited())
-    runtime = Runtime(sqlite_url, clock, {"slack": adapter.port}, alliance_file=file)
+    runtime = Runtime(url, clock, {"slack": adapter.port}, alliance_file=file)
     runtime.real_time = False
     await runtime.start()
     await adapter.start(runtime)
@@ -262,13 +265,11 @@ async def test_uninstall_and_revoke_stop_the_sends_and_the_digest_says_so(setup:
     assert {u.organisation for u in digest.unreachable} == {"Cee Library"}
 
 
-async def test_the_database_file_never_holds_a_token_in_clear(
-    setup: Setup, sqlite_url: str
-) -> None:
+async def test_the_database_file_never_holds_a_token_in_clear(setup: Setup, tmp_path: Path) -> None:
     await install_all(setup)
     await setup.runtime.advance(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     assert setup.fake.tokens, "tokens were issued"
-    raw = database_bytes(Path(sqlite_url.split("///", 1)[1]))
+    raw = database_bytes(tmp_path / "bot.db")
     assert b"xoxb-" not in raw and b"xoxe" not in raw
     assert all(token.encode() not in raw for token in setup.fake.tokens)
     async with setup.runtime.db.session() as s:
@@ -289,6 +290,26 @@ async def test_an_expiring_token_is_refreshed_before_use(setup: Setup) -> None:
     assert any(c.body.get("grant_type") == "refresh_token" for c in refreshed)
 
 
+async def test_a_postgresql_dump_holds_no_token_in_clear(
+    setup: Setup, postgres: PostgresServer
+) -> None:
+    await install_all(setup)
+    await setup.runtime.advance(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    database = setup.runtime.db.engine.url.database
+    assert postgres.bin_dir is not None and database
+    dump = await asyncio.to_thread(
+        subprocess.run,
+        [str(postgres.bin_dir / "pg_dump"), "-h", "127.0.0.1", "-p", str(postgres.port)]
+        + ["-U", "postgres", "-d", database],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    assert b"installations" in dump.stdout and b"gAAAAA" in dump.stdout
+    assert b"xoxb-" not in dump.stdout and b"xoxe" not in dump.stdout
+
+
+test_a_postgresql_dump_holds_no_token_in_clear.backend = "postgresql"  # type: ignore[attr-defined]
 test_an_expiring_token_is_refreshed_before_use.expires_in = 3600  # type: ignore[attr-defined]
 
 
@@ -330,82 +351,3 @@ async def test_a_workspace_that_never_installed_is_refused_with_its_reason(setup
     await port.send(Destination(DestinationKind.PERSON, "T1ANN:U1ANNA"), Outgoing("Hi"))
     with pytest.raises(Rejected, match="T2BEE has not installed the app"):
         await port.send(Destination(DestinationKind.PERSON, "T2BEE:U2BELA"), Outgoing("Hi"))
-
-
-MISTAKES = {
-    "no client secret": ({"SLACK__CLIENT_ID": "1.2"}, ["SLACK__CLIENT_SECRET"]),
-    "no token keys": (
-        {"SLACK__CLIENT_ID": "1.2", "SLACK__CLIENT_SECRET": "s"},
-        ["SLACK__TOKEN_KEYS", "slack new-key"],
-    ),
-    "a key that is not a Fernet key": (
-        {"SLACK__CLIENT_ID": "1.2", "SLACK__CLIENT_SECRET": "s", "SLACK__TOKEN_KEYS": "nope"},
-        ["Key 1 of ALLIANCE_BOT_SLACK__TOKEN_KEYS"],
-    ),
-    "both a bot token and a client id": (
-        {"SLACK__CLIENT_ID": "1.2", "SLACK__BOT_TOKEN": "xoxb-1", "SLACK__SIGNING_SECRET": "s"},
-        ["unset one of them"],
-    ),
-}
-
-
-def test_oauth_configuration_mistakes_are_one_sentence(tmp_path: Path) -> None:
-    from tests.test_config_errors import cli_many
-
-    commands = {
-        case: (("run",), bot_env(f"sqlite+aiosqlite:///{tmp_path / case}.db", tmp_path, **env), "")
-        for case, (env, _) in MISTAKES.items()
-    }
-    for case, (code, out) in cli_many(commands).items():
-        lines = out.strip().splitlines()
-        assert code == 2 and len(lines) == 1 and lines[0].startswith("Error: "), (case, out)
-        assert all(word in lines[0] for word in MISTAKES[case][1]), (case, out)
-        assert "xoxb-1" not in out
-
-
-async def test_the_real_bot_process_installs_three_workspaces_and_prompts_them(
-    tmp_path: Path,
-) -> None:
-    """``alliance-bot run`` as an operator starts it: three admins install through their
-    links, and the next minute's campaign run reaches all six members, each workspace's
-    messages carrying that workspace's token."""
-    fake = MultiSlack(teams=[Team(team, set(users)) for team, _, users in TEAMS])
-    await fake.start()
-    file = tmp_path / "alliance.yaml"
-    file.write_text(ALLIANCE.replace('"0 9 * * *"', '"* * * * *"'), encoding="utf-8")
-    port = free_port()
-    settings = settings_for(fake, port)
-    bot = BotProcess(
-        bot_env(
-            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-            tmp_path / "data",
-            ALLIANCE_FILE=str(file),
-            SLACK__CLIENT_ID=CLIENT_ID,
-            SLACK__CLIENT_SECRET=CLIENT_SECRET,
-            SLACK__TOKEN_KEYS=KEY_A,
-            SLACK__SIGNING_SECRET=SECRET,
-            SLACK__API_URL=fake.api_url,
-            SLACK__AUTHORIZE_URL=fake.authorize_url,
-            SLACK__PUBLIC_URL=str(settings.slack.public_url),
-            SLACK__PORT=str(port),
-        ),
-        tmp_path / "bot.log",
-    )
-    await bot.start()
-    try:
-        await bot.until(lambda: "Slack install links" in bot.tail(), "the install links", 60)
-        async with aiohttp.ClientSession() as http:
-            for team, organisation, _ in TEAMS:
-                done = await install(http, fake, f"http://127.0.0.1:{port}", team, organisation)
-                assert done.startswith("200"), done
-        await bot.until(lambda: prompted(fake) == set(PROMPTED), "prompts for all", 150)
-        posts = [u for u in fake.used if u[0] == "chat.postMessage"]
-        assert {team for _, team, _ in posts} == {team for team, _, _ in TEAMS}
-        assert fake.wrong_team == []
-        assert "Traceback" not in bot.tail(100_000)
-        assert await bot.terminate() == 0
-        raw = database_bytes(tmp_path / "bot.db")
-        assert b"xoxb-" not in raw and b"xoxe" not in raw
-    finally:
-        await bot.close()
-        await fake.stop()
