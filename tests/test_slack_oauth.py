@@ -44,6 +44,7 @@ from adapters.slack.installs import Sealer
 from adapters.slack.pacing import Pacing
 from bot.clock import ManualClock
 from bot.digest.compute import compute_digest
+from bot.digest.render import DigestRenderer
 from bot.domain.periods import Period, PeriodKind
 from bot.ports import Destination, DestinationKind, Outgoing, Rejected
 from bot.reach import Installations
@@ -250,6 +251,9 @@ async def test_uninstall_and_revoke_stop_the_sends_and_the_digest_says_so(setup:
         digest = await compute_digest(s, Period.containing(START.date(), PeriodKind.WEEK))
     cut_off = {(u.organisation, u.unreachable, u.partly) for u in digest.unreachable}
     assert cut_off == {("Bee NGO", 1, False), ("Cee Library", 2, False)}
+    text = DigestRenderer().text(digest)
+    assert "Bee NGO: its one member on slack, since 2026-" in text, text
+    assert "Cee Library: all 2 members on slack" in text and "(tokens_revoked)" in text
     # No call went out with a revoked token: the sends stopped before reaching Slack.
     assert not [u for u in setup.fake.used if u[1] in ("T2BEE", "T3CEE") and u[0] != "auth.test"]
 
