@@ -349,6 +349,28 @@ async def test_a_channel_is_posted_with_the_token_of_its_own_workspace(setup: Se
         await port.send(Destination(DestinationKind.CHANNEL, "C9NONE"), Outgoing("?"))
 
 
+class Bookings:
+    """A SharedPace that records the keys booked (PostgreSQL's StorePace shares them)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def book(self, key: str, per_second: float, burst: int) -> float:
+        self.keys.append(key)
+        return 0.0
+
+
+async def test_each_workspace_books_its_own_pace_with_the_other_workers(setup: Setup) -> None:
+    await install_all(setup)
+    port = setup.adapter.slack
+    bookings = Bookings()
+    port.workspaces.share(bookings)
+    port.pacing = port.workspaces.pacing = Pacing(workspace_per_minute=6000)
+    for account in ("T1ANN:U1ANNA", "T3CEE:U3CARL", "T3CEE:U3CORA"):
+        await port.send(Destination(DestinationKind.PERSON, account), Outgoing("Hi"))
+    assert bookings.keys == ["slack:T1ANN", "slack:T3CEE", "slack:T3CEE"]
+
+
 async def test_a_workspace_that_never_installed_is_refused_with_its_reason(setup: Setup) -> None:
     await setup.install("T1ANN", "annex-lib")
     port = setup.adapter.slack
