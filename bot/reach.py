@@ -262,7 +262,9 @@ class _Tally:
 
 async def reach_report(s: AsyncSession) -> list[OrgReach]:
     """For every platform with installations, each organisation's members on it."""
-    platforms = (await s.scalars(select(Installation.platform).distinct())).all()
+    platforms = set((await s.scalars(select(Installation.platform).distinct())).all())
+    linked = select(AdapterState.platform).where(AdapterState.name == INSTALL_URL)
+    platforms |= set((await s.scalars(linked)).all())  # installable, maybe nowhere yet
     report: list[OrgReach] = []
     for platform in sorted(platforms):
         rows = await s.execute(

@@ -47,7 +47,7 @@ from bot.digest.compute import compute_digest
 from bot.digest.render import DigestRenderer
 from bot.domain.periods import Period, PeriodKind
 from bot.ports import Destination, DestinationKind, Outgoing, Rejected
-from bot.reach import Installations
+from bot.reach import Installations, installs_text
 from bot.runtime import Runtime
 from bot.settings import Settings, SlackSettings
 from bot.storage.records import Delivery, Installation
@@ -209,6 +209,10 @@ def revocation(team: str, event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_three_workspaces_install_and_a_campaign_reaches_them_all(setup: Setup) -> None:
+    async with setup.runtime.db.session() as s:
+        before = await installs_text(s)
+    link = f"{setup.base}/slack/install?organisation=bee-ngo"
+    assert f"Bee NGO: not installed; install link: {link}" in before, before
     await install_all(setup)
     rows = await Installations(setup.runtime.db, setup.clock).all("slack")
     assert {(r.space, r.organisation, r.live) for r in rows} == {
