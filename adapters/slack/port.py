@@ -12,7 +12,7 @@ from adapters.slack.blocks import answered_payload, escape, message_payload, rep
 from adapters.slack.calls import DEFAULT_API, PortStats, SlackCalls, api_base
 from adapters.slack.pacing import Pacing
 from adapters.slack.translate import PLATFORM, account, message_ref, split_account, split_ref
-from adapters.slack.workspaces import InstalledTokens
+from adapters.slack.workspaces import InstalledTokens, WorkspaceGone
 from bot.ports import (
     Attachment,
     Clock,
@@ -252,15 +252,11 @@ class SlackPort(SlackCalls):
             await self.ephemeral(to.channel, user, payload, to.thread, team)
             return to.channel, "ephemeral"
         except Rejected as exc:
-            if direct or not self._deliverable(exc):
+            if direct or isinstance(exc, WorkspaceGone):  # no DM would do better
                 raise
             log.info("replying in %s failed (%s); using the DM", to.channel, exc)
             dm = await self.dm_channel(user, team)
             return await self.post(dm, payload, priority=True, team=team)
-
-    def _deliverable(self, exc: Rejected) -> bool:
-        """False when the workspace itself cannot be reached (no DM would do better)."""
-        return not str(exc).startswith(("Slack workspace", "the app was uninstalled"))
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""

@@ -32,6 +32,10 @@ NOT_INSTALLED = (
 )
 
 
+class WorkspaceGone(Rejected):
+    """The workspace cannot be reached at all (never installed, removed, tokens revoked)."""
+
+
 @dataclass
 class _Token:
     token: str
@@ -90,9 +94,9 @@ class InstalledTokens:
         if installation is None or not installation.bot_token:
             record = await self.store.record(team)
             if record is None or record.live:
-                raise Rejected(NOT_INSTALLED.format(team=team))
+                raise WorkspaceGone(NOT_INSTALLED.format(team=team))
             since = record.gone_at.strftime("%Y-%m-%d %H:%M UTC") if record.gone_at else "?"
-            raise Rejected(f"{record.gone_reason} on {since}")
+            raise WorkspaceGone(f"{record.gone_reason} on {since}")
         if self.rotator is not None and installation.bot_refresh_token:
             try:
                 refreshed = await self.rotator.perform_token_rotation(
@@ -100,7 +104,7 @@ class InstalledTokens:
                 )
             except SlackTokenRotationError as exc:
                 error = getattr(exc.api_error, "response", {}) or {}
-                raise Rejected(
+                raise WorkspaceGone(
                     f"Slack refused to refresh workspace {team}'s token "
                     f"({error.get('error', 'unknown error')})"
                 ) from exc
