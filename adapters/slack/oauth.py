@@ -119,6 +119,7 @@ class OAuth:
             client_secret=slack.client_secret.get_secret_value(),
             token_rotation_expiration_minutes=slack.token_rotation_minutes,
             client=AsyncWebClient(base_url=self.api_url),
+            cache_enabled=True,  # one auth.test per token, not per event
         )
         flow = InstallFlow(client=client, logger=log, settings=settings)
         flow.states, flow.store = states, store
