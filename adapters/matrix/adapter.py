@@ -1,46 +1,45 @@
-"""The Matrix adapter: log in, sync forever, hand events to the core, post its replies.
+"""The Matrix adapter: log in, sync, hand events to the core, post its replies.
 
-The sync position is saved (``directory.set_state``) only after every event of a batch was
-handled, and the core ignores an event id it has seen: a crash re-reads at most one batch and
-changes nothing twice; a restart misses nothing sent while the bot was down.
+Every worker logs in with a device of its own (its crypto store is its own) and syncs: nio
+then knows the rooms, their members and their devices, so any worker can send what the outbox
+gives it, encrypted. Only the holder of the lease ``matrix-sync:<bot user>`` hands events to
+the core; the others sync without handling anything, and try for the lease every few seconds.
+
+Two positions are kept. Each device's own sync token (in its crypto store, saved once a sync
+is processed) carries its to-device messages (the room keys), which the homeserver deletes
+for a device once it syncs past them: a device must never sync from another one's token. The
+handling position (``next_batch`` in the database) is where the holder's last handled batch
+ended, saved only after every event of the batch was handled; the core ignores an event id
+it has seen. A worker that takes over reads each room back from its own position to that one
+with ``/messages``: nothing sent while nobody held the lease is missed, and nothing is
+handled twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import logging
 import secrets
-from collections import OrderedDict
-from typing import Any
+from pathlib import Path
 
-from nio import (
-    InviteMemberEvent,
-    JoinError,
-    LoginResponse,
-    MegolmEvent,
-    RoomMessagesResponse,
-    SyncError,
-    SyncResponse,
-    WhoamiResponse,
-)
+from nio import LoginResponse, SyncError, SyncResponse, WhoamiResponse
 
 from adapters.matrix import translate
 from adapters.matrix.client import BotClient, client_config
+from adapters.matrix.inbound import DECLINE, Inbound
 from adapters.matrix.placement import Placement
 from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
 from bot.domain.errors import UserError
-from bot.events import InboundEvent
 from bot.ports import ChatPort, Clock
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.storage.locks import Lease
 from bot.tasks import TaskGroup
 
+__all__ = ["DECLINE", "MatrixAdapter", "SyncFailed"]
 log = logging.getLogger(__name__)
-DECLINE = (
-    "Sorry, I only join rooms when a member of the alliance invites me. If you should be one, "
-    "ask your alliance's backbone team to add your Matrix account to the alliance file."
-)
 
 
 class SyncFailed(Exception):
@@ -82,20 +81,29 @@ class MatrixAdapter:
         self.tasks = TaskGroup("matrix")
         self.runtime: Runtime | None = None
         self.placement: Placement | None = None
-        self.token: str | None = None
+        self.inbound = Inbound(client, port)
+        self.lease: Lease | None = None
+        """Held by the one worker that hands the account's events to the core."""
+        self.own: str | None = None
+        """This device's sync position (kept in its crypto store)."""
+        self.cursor: str | None = None
+        """Where handling stopped: the end of the last batch handled, by whichever worker."""
         self.replied = port.replied
         """Inbound event id -> the event ids of the replies posted for it (the latest 5000)."""
         self.replied_changed = port.replied_changed
-        self.handled: OrderedDict[str, InboundEvent] = OrderedDict()
+        self.handled = self.inbound.handled
         """The latest events handed to the core (tests wait on ``replied_changed`` for them)."""
         self.ready = asyncio.Event()
         """Set after the first successful sync."""
         self._loop_task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self._lease_stop = asyncio.Event()
         self._stopping = False
         self._handling = False
+        self._dispatching = False
+        """The last sync's events were handed over (False: the next one held is a takeover)."""
         self._synced_once = False
         self._logged_in = False
-        self._pending_invites: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> MatrixAdapter:
@@ -137,11 +145,17 @@ class MatrixAdapter:
     async def start(self, runtime: Runtime) -> None:
         """Begin syncing in the background; a homeserver that is down is retried with backoff."""
         self.runtime = runtime
+        self.inbound.runtime = runtime
         self.placement = Placement(self.matrix_port, runtime)
         self.matrix_port.placement = self.placement
         self._stopping = False
+        self._dispatching = False
         self.matrix_port.closed = False
-        self.token = await runtime.directory.get_state(self.name, self._state_key("next_batch"))
+        self.lease = Lease(runtime.db, f"matrix-sync:{self.client.user}")
+        self._lease_stop = asyncio.Event()
+        self._lease_task = asyncio.create_task(
+            self.lease.run(self._took, self._lost, self._lease_stop), name="matrix:lease"
+        )
         self._loop_task = asyncio.create_task(self._run(), name="matrix:sync")
         # Ready before anything is sent through it: synced once (nio then knows the rooms;
         # a send before fails with "No such room"), or (a homeserver that is down)
@@ -154,7 +168,8 @@ class MatrixAdapter:
         await self.close()
 
     async def stop_receiving(self) -> None:
-        """Finish the batch being handled (never cut one in half), then stop syncing."""
+        """Finish the batch being handled (never cut one in half), stop syncing, then give up
+        the sync lease: another worker takes over from the last batch handled."""
         self._stopping = True
         task, self._loop_task = self._loop_task, None
         if task is not None:
@@ -162,6 +177,11 @@ class MatrixAdapter:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, timeout=15)
+        self._lease_stop.set()
+        lease_task, self._lease_task = self._lease_task, None
+        if lease_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(lease_task, timeout=15)
         try:
             await asyncio.wait_for(self.tasks.wait(), timeout=15)
         except TimeoutError:
@@ -174,10 +194,25 @@ class MatrixAdapter:
         await self.matrix_port.notify_synced()
         await self.client.close()
 
+    async def _took(self) -> None:
+        assert self.runtime is not None and self.lease is not None
+        self.runtime.metrics.lease(self.lease.name, True)
+        self._dispatching = False  # the next sync catches up from where handling stopped
+        if self.lease.shared:
+            log.info("Matrix: this worker takes over the sync of %s", self.client.user)
+
+    async def _lost(self) -> None:
+        assert self.runtime is not None and self.lease is not None
+        self.runtime.metrics.lease(self.lease.name, False)
+        if self.lease.shared:
+            log.info("Matrix: this worker no longer handles the sync of %s", self.client.user)
+
     async def _run(self) -> None:
         backoff = 0.25
         down_since: float | None = None  # an outage is logged when it starts and ends
         loop = asyncio.get_running_loop()
+        if self.lease is not None:  # the first sync knows whether it is this worker's to handle
+            await self.lease.tried.wait()
         while not self._stopping:
             try:
                 if not self._logged_in:
@@ -216,10 +251,9 @@ class MatrixAdapter:
     async def _login(self) -> None:
         assert self.runtime is not None
         directory = self.runtime.directory
-        device_key = self._state_key("device")
-        device = self.device_id or await directory.get_state(self.name, device_key)
         user_id = str(self.client.user)
-        if self.access_token:
+        if self.access_token:  # the token names the device
+            device = self.device_id
             if not device:
                 self.client.access_token = self.access_token
                 whoami = await self.client.whoami()
@@ -228,12 +262,11 @@ class MatrixAdapter:
                 device = str(whoami.device_id)
             self.client.restore_login(user_id, device, self.access_token)
         else:
-            self.client.device_id = device or ""
+            recorded = await directory.get_state(self.name, self._state_key("device"))
+            self.client.device_id = self.device_id or self._stored_device(recorded) or ""
             response = await self.client.login(self.password, device_name="alliance-bot")
             if not isinstance(response, LoginResponse):
                 raise SyncFailed(f"login refused: {getattr(response, 'message', response)}")
-        if self.client.device_id != device:
-            await directory.set_state(self.name, device_key, str(self.client.device_id))
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         salt = await directory.get_state(self.name, "transaction-salt")
@@ -243,36 +276,110 @@ class MatrixAdapter:
         self.matrix_port.salt = salt
         direct = await self.client.get_account_data("m.direct")
         self.matrix_port.direct = translate.direct_rooms(direct)
+        if self.own is None:
+            self.own = self._load_own()
         self._logged_in = True
         log.info("Matrix: %s logged in as device %s", user_id, self.client.device_id)
 
+    def _stored_device(self, recorded: str | None) -> str | None:
+        """The device whose crypto store is in this worker's store path: each worker keeps a
+        device of its own (two processes on one device would break its encryption). Several:
+        the one recorded by an earlier version, else the latest used."""
+        prefix = f"{self.client.user}_"
+        stores = sorted(
+            Path(self.client.store_path).glob(glob.escape(prefix) + "*.db"),
+            key=lambda path: path.stat().st_mtime,
+        )
+        devices = [path.name[len(prefix) : -len(".db")] for path in stores]
+        if recorded in devices:
+            return recorded
+        return devices[-1] if devices else None
+
+    def _load_own(self) -> str | None:
+        store = self.client.store
+        if store is None:
+            return None
+        try:
+            token = store.load_sync_token()
+        except Exception:  # an unreadable token: a full sync instead
+            log.warning("Matrix: could not read this device's sync position", exc_info=True)
+            return None
+        return str(token) if token else None
+
+    def _save_own(self, token: str) -> None:
+        self.own = token
+        store = self.client.store
+        if store is not None:
+            store.save_sync_token(token)
+
+    # --- syncing -------------------------------------------------------------------------------
+
     async def _sync_once(self) -> None:
-        assert self.runtime is not None
-        first = not self._synced_once
+        """One sync from this device's position. Held: hand its events to the core (after a
+        takeover, first what happened since handling stopped); not held: only keep nio's view
+        of rooms, members and keys, with short polls so a takeover waits for none."""
+        assert self.runtime is not None and self.lease is not None
+        holding = self.lease.held
+        takeover = holding and not self._dispatching
+        quick = not self._synced_once or takeover
+        poll = self.sync_timeout_ms if holding else int(self.lease.try_every * 1000)
+        since = self.own
         response = await self.client.sync(
-            timeout=0 if first else self.sync_timeout_ms,
+            timeout=0 if quick else min(poll, self.sync_timeout_ms),
             sync_filter=self.filter,
-            since=self.token,
-            full_state=True if first else None,
+            since=since,
+            full_state=True if quick else None,
         )
         if isinstance(response, SyncError) or not isinstance(response, SyncResponse):
             raise SyncFailed(f"{getattr(response, 'status_code', '')} {response}")
         if not self.matrix_port.open:  # nio knows the rooms now; before, every send fails
             self.matrix_port.open = True
             await self.matrix_port.notify_synced()
-        self._handling = True
-        try:
-            await self._handle(response, history=self.token is None)
-            await self.runtime.directory.set_state(
-                self.name, self._state_key("next_batch"), response.next_batch
-            )
-        finally:
-            self._handling = False
-        self.token = response.next_batch
+        self.inbound.note(response)
+        self._merge_direct(response)
+        if holding and self.lease.held:
+            self._handling = True
+            try:
+                await self._dispatch(response, since, takeover)
+            finally:
+                self._handling = False
+        else:
+            self._dispatching = False
+        self._save_own(response.next_batch)
         self._synced_once = True
         self.ready.set()
         await self.matrix_port.notify_synced()
         await self._keys()
+
+    async def _dispatch(self, response: SyncResponse, since: str | None, takeover: bool) -> None:
+        """Hand a batch to the core, then save where handling stopped (while still held)."""
+        assert self.runtime is not None and self.lease is not None
+        directory = self.runtime.directory
+        key = self._state_key("next_batch")
+        if takeover:  # another worker may have handled batches since this one last did
+            self.cursor = await directory.get_state(self.name, key)
+        gap = takeover and self.cursor is not None and self.cursor != since
+        await self.inbound.handle(
+            response, since=since, history=self.cursor is None or gap, every_invite=takeover
+        )
+        if gap and self.cursor is not None:
+            read = await self.inbound.catch_up(response.next_batch, self.cursor)
+            log.info("Matrix: read %d events back to where handling had stopped", read)
+        if self.lease.held:  # lost meanwhile: the new holder's position is the one that counts
+            await directory.set_state(self.name, key, response.next_batch)
+        self.cursor = response.next_batch
+        self._dispatching = True
+
+    def _merge_direct(self, response: SyncResponse) -> None:
+        """``m.direct`` as another worker wrote it: its new direct chats are reused, not
+        opened again."""
+        for event in response.account_data_events:
+            content = getattr(event, "content", None)
+            if getattr(event, "type", None) != "m.direct" or not isinstance(content, dict):
+                continue
+            for user, rooms in translate.direct_rooms(content).items():
+                known = self.matrix_port.direct.setdefault(user, [])
+                known.extend(room for room in rooms if room not in known)
 
     async def _keys(self) -> None:
         """What nio's sync_forever does between syncs: to-device messages and device keys."""
@@ -285,97 +392,3 @@ class MatrixAdapter:
             await client.keys_query()
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
-
-    # --- events --------------------------------------------------------------------------------
-
-    async def _handle(self, response: SyncResponse, *, history: bool) -> None:
-        """Invitations, then every room's new events in order. ``history``: the very first
-        sync of this database, whose timelines are the past, not work to do."""
-        for room_id, info in response.rooms.invite.items():
-            await self._on_invite(room_id, info.invite_state)
-        for room_id, inviter in list(self._pending_invites.items()):
-            if room_id not in response.rooms.invite:
-                await self._accept(room_id, inviter, is_direct=False)
-        if history:
-            return
-        for room_id, info in response.rooms.join.items():
-            events = list(info.timeline.events)
-            if info.timeline.limited and info.timeline.prev_batch and self.token:
-                events = await self._backfill(room_id, info.timeline.prev_batch) + events
-            for event in events:
-                await self._on_event(room_id, event)
-
-    async def _backfill(self, room_id: str, start: str) -> list[Any]:
-        """The events a limited timeline left out, back to where the last batch ended."""
-        found: list[Any] = []
-        for _ in range(50):
-            response = await self.client.room_messages(
-                room_id, start=start, end=self.token, limit=100
-            )
-            if not isinstance(response, RoomMessagesResponse):
-                log.warning("could not fill a gap in %s: %s", room_id, response)
-                break
-            found.extend(response.chunk)
-            if not response.chunk or not response.end or response.end == start:
-                break
-            start = response.end
-        if found:
-            log.info("Matrix: read back %d events a sync left out in %s", len(found), room_id)
-        return list(reversed(found))
-
-    async def _on_invite(self, room_id: str, events: list[Any]) -> None:
-        assert self.runtime is not None
-        stripped = [
-            {
-                "type": "m.room.member",
-                "sender": e.sender,
-                "state_key": e.state_key,
-                "content": e.content,
-            }
-            for e in events
-            if isinstance(e, InviteMemberEvent)
-        ]
-        found = translate.invite_of(stripped, self.user_id)
-        if found is None:
-            return
-        inviter, is_direct = found
-        if await self.runtime.directory.display_name(self.name, inviter) is None:
-            log.info("declining %s's invitation to %s: not a member", inviter, room_id)
-            with contextlib.suppress(Exception):
-                await self.client.decline(room_id, DECLINE)
-            return
-        await self._accept(room_id, inviter, is_direct)
-
-    async def _accept(self, room_id: str, inviter: str, is_direct: bool) -> None:
-        response = await self.client.join(room_id)
-        if isinstance(response, JoinError):
-            log.warning("could not join %s (%s); will try again", room_id, response.message)
-            self._pending_invites[room_id] = inviter
-            return
-        self._pending_invites.pop(room_id, None)
-        if is_direct:
-            await self.matrix_port.remember_direct(inviter, room_id)
-
-    async def _on_event(self, room_id: str, event: Any) -> None:
-        assert self.runtime is not None
-        source = getattr(event, "source", None)
-        if not isinstance(source, dict):
-            return
-        if isinstance(event, MegolmEvent):
-            source = {**source, "type": "m.room.encrypted"}
-        inbound = translate.inbound(
-            source,
-            room_id=room_id,
-            own_user_id=self.user_id,
-            is_direct=self.matrix_port.is_direct(room_id),
-        )
-        if inbound is None:
-            return
-        # Its effect and its replies are durable when this returns (the outbox sends the
-        # replies), so the sync position saved after the batch never skips an answer.
-        await self.runtime.handle(inbound)
-        async with self.replied_changed:
-            self.handled[inbound.event_id] = inbound
-            while len(self.handled) > 5000:
-                self.handled.popitem(last=False)
-            self.replied_changed.notify_all()

@@ -5,6 +5,9 @@
   connection closes, PostgreSQL drops the lock, and another worker takes it on its next try.
   Start-up work that must not run twice at once (migrations, loading the alliance file) runs
   under a second advisory lock.
+- Other work one process at a time does (an adapter's sync of the bot's account, say) takes a
+  named :class:`Lease`, the same lock keyed by a hash of its name; leadership is the lease
+  ``leader``.
 - **SQLite**: one process. A second ``run`` on the same file is refused with one sentence (an
   exclusive lock on a file beside the database, dropped by the kernel when the process dies).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -90,75 +94,113 @@ async def exclusive(db: Database, key: int = STARTUP_KEY) -> AsyncIterator[None]
                 await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
-class Leadership:
-    """Exactly one process at a time leads (runs the scheduler)."""
+Hook = Callable[[], Awaitable[None]]
 
-    def __init__(self, db: Database, *, try_every: float = TRY_EVERY) -> None:
-        self.db = db
-        self.try_every = try_every
-        self.leading = False
-        self.changed = asyncio.Event()
-        """Set whenever ``leading`` changes (tests and metrics wait on it)."""
 
-    async def run(
-        self,
-        gained: Callable[[], Awaitable[None]],
-        lost: Callable[[], Awaitable[None]],
-        stop: asyncio.Event,
+def lease_key(name: str) -> int:
+    """The advisory-lock key of the lease ``name``: a stable signed 64-bit hash."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8, person=b"alliance-lease").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Lease:
+    """Exactly one process at a time holds the lease ``name``.
+
+    PostgreSQL: the holder keeps a session advisory lock (keyed by a hash of ``name``) on a
+    connection of its own, and checks every ``try_every`` seconds that the connection lives;
+    the others try to take the lock as often. If the holder dies or its connection breaks,
+    PostgreSQL drops the lock: the holder is told (``lost``) and stops, and another process
+    takes the lease on its next try (``gained``). SQLite: one process, which holds it.
+    """
+
+    def __init__(
+        self, db: Database, name: str, *, key: int | None = None, try_every: float = TRY_EVERY
     ) -> None:
-        """Lead when possible until ``stop``: ``gained`` on taking the lead, ``lost`` on losing
-        it (the connection that held the lock broke) and at the end."""
+        self.db = db
+        self.name = name
+        self.key = lease_key(name) if key is None else key
+        self.try_every = try_every
+        self.held = False
+        self.changed = asyncio.Event()
+        """Set whenever ``held`` changes (tests and metrics wait on it)."""
+        self.tried = asyncio.Event()
+        """Set once the first try has decided (held or not): callers may wait for it."""
+
+    @property
+    def shared(self) -> bool:
+        """True when several processes may compete for it (PostgreSQL)."""
+        return not self.db.is_sqlite
+
+    async def run(self, gained: Hook, lost: Hook, stop: asyncio.Event) -> None:
+        """Hold the lease when possible until ``stop``: ``gained`` on taking it, ``lost`` on
+        losing it (its connection broke) and at the end."""
         try:
-            if self.db.is_sqlite:
-                await self._lead(gained)
+            if not self.shared:
+                await self._take(gained)
                 await stop.wait()
                 return
             while not stop.is_set():
                 try:
-                    await self._try_to_lead(gained, lost, stop)
-                except Exception as exc:  # the lock's connection broke: no longer leading
+                    await self._try(gained, stop)
+                except Exception as exc:  # the lock's connection broke: no longer held
                     if not is_outage(exc):
-                        log.warning("leadership check failed: %s", exc)
-                if self.leading:
-                    await self._follow(lost)
+                        log.warning("%s lease check failed: %s", self.name, exc)
+                self.tried.set()
+                if self.held:
+                    await self._drop(lost)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.try_every)
         finally:
-            if self.leading:
-                await self._follow(lost)
+            self.tried.set()
+            if self.held:
+                await self._drop(lost)
 
-    async def _try_to_lead(
-        self,
-        gained: Callable[[], Awaitable[None]],
-        lost: Callable[[], Awaitable[None]],
-        stop: asyncio.Event,
-    ) -> None:
+    async def _try(self, gained: Hook, stop: asyncio.Event) -> None:
         async with self.db.engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            got = await connection.scalar(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_KEY}
-            )
+            got = await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
             if not got:
                 return
-            await self._lead(gained)
+            await self._take(gained)
             while not stop.is_set():  # hold the connection; check that it lives
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.try_every)
                 await connection.execute(text("SELECT 1"))
             with contextlib.suppress(Exception):
-                await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_KEY})
+                await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
 
-    async def _lead(self, gained: Callable[[], Awaitable[None]]) -> None:
-        self.leading = True
+    async def _take(self, gained: Hook) -> None:
+        self.held = True
         self.changed.set()
-        if not self.db.is_sqlite:
-            log.info("this worker leads: it runs the scheduler")
+        self.tried.set()
+        self.announce(True)
         await gained()
 
-    async def _follow(self, lost: Callable[[], Awaitable[None]]) -> None:
-        self.leading = False
+    async def _drop(self, lost: Hook) -> None:
+        self.held = False
         self.changed.set()
-        if not self.db.is_sqlite:
-            log.info("this worker no longer leads")
+        self.announce(False)
         with contextlib.suppress(Exception):
             await lost()
+
+    def announce(self, held: bool) -> None:
+        """A log line when the lease changes hands (subclasses; callers may log themselves)."""
+
+
+class Leadership(Lease):
+    """Exactly one process at a time leads (runs the scheduler): the lease ``leader``."""
+
+    def __init__(self, db: Database, *, try_every: float = TRY_EVERY) -> None:
+        super().__init__(db, "leader", key=LEADER_KEY, try_every=try_every)
+
+    @property
+    def leading(self) -> bool:
+        return self.held
+
+    def announce(self, held: bool) -> None:
+        if self.shared:
+            log.info(
+                "this worker leads: it runs the scheduler"
+                if held
+                else "this worker no longer leads"
+            )
