@@ -163,7 +163,8 @@ def main_callback(
     from rich.console import Console
 
     from adapters.logs import stream_handler  # text, or JSON (ALLIANCE_BOT_LOG_FORMAT=json)
-    from bot.settings import explain_settings_error, load_settings
+    from adapters.settings import load_settings  # the core's and each platform's sections
+    from bot.settings import explain_settings_error
 
     overrides: dict[str, Any] = {}
     if database_url:

@@ -21,7 +21,7 @@ from adapters.console.app import ConsoleApp, stdin_lines
 from adapters.console.port import ConsolePort
 from adapters.health import Stoppable, serve_http
 from adapters.platforms import configured
-from adapters.registry import id_checks
+from adapters.registry import id_checks, in_build_order, platforms
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
 from bot.clock import ManualClock, SystemClock
@@ -106,22 +106,21 @@ async def serve(
 def build_ports(
     settings: Settings, clock: Clock, out: Printer
 ) -> tuple[dict[str, ChatPort], list[Adapter]]:
-    """The console when asked for (or when nothing else is configured), Slack and Matrix when
-    their settings are given. Platform libraries are imported only when configured."""
+    """Every platform of the registry its settings configure; the console (the fallback) when
+    asked for, or when nothing else is configured. Platform libraries are imported only when
+    configured."""
     ports: dict[str, ChatPort] = {}
     adapters: list[Adapter] = []
-    if settings.slack.configured:
-        from adapters.slack.adapter import SlackAdapter
-
-        adapters.append(SlackAdapter.from_settings(settings, clock))
-    if settings.matrix.configured:
-        from adapters.matrix.adapter import MatrixAdapter
-
-        adapters.append(MatrixAdapter.from_settings(settings, clock))
-    for adapter in adapters:
-        ports[adapter.name] = adapter.port
-    if settings.console.enabled or (settings.console.enabled is None and not adapters):
-        ports["console"] = ConsolePort(clock, echo=out.print, files_dir=settings.data_dir / "files")
+    for platform in in_build_order(platforms()):
+        wanted = platform.configured(settings)
+        if wanted is None and platform.fallback:
+            wanted = not ports
+        if not wanted:
+            continue
+        built = platform.build(settings, clock, out.print)
+        ports[platform.name] = built.port
+        if built.adapter is not None:
+            adapters.append(built.adapter)
     return ports, adapters
 
 

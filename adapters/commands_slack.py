@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from adapters.cli import Context, _ctx, app, fail, run_async, with_db
+from adapters.slack import settings as slack_settings
+from adapters.slack.settings import SlackSettings
 from bot.storage.database import Database
 
 slack_app = typer.Typer(
@@ -14,8 +16,12 @@ slack_app = typer.Typer(
 app.add_typer(slack_app, name="slack")
 
 
+def _slack(ctx: Context) -> SlackSettings:
+    return slack_settings.of(ctx.settings)
+
+
 def _oauth_ready(ctx: Context) -> None:
-    if not ctx.settings.slack.across_workspaces:
+    if not _slack(ctx).across_workspaces:
         fail(
             "Slack is not installed workspace by workspace here: set "
             "ALLIANCE_BOT_SLACK__CLIENT_ID (and its secret and token keys) first."
@@ -23,7 +29,7 @@ def _oauth_ready(ctx: Context) -> None:
     from bot.domain.errors import UserError
 
     try:
-        ctx.settings.slack.check_oauth()
+        _slack(ctx).check_oauth()
     except UserError as exc:
         fail(str(exc))
 
@@ -57,7 +63,7 @@ def rotate(typer_ctx: typer.Context) -> None:
     """Re-encrypt every stored token with the first key of ALLIANCE_BOT_SLACK__TOKEN_KEYS."""
     ctx = _ctx(typer_ctx)
     _oauth_ready(ctx)
-    keys = ctx.settings.slack.fernet_keys()
+    keys = _slack(ctx).fernet_keys()
     count = run_async(lambda: with_db(ctx, lambda db: rotate_keys(db, keys)))
     ctx.out.print(
         f"Re-encrypted {count} Slack installation(s) with the first key; the other keys can "

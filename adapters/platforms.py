@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import TypeVar
 
 from adapters.cli import fail
+from adapters.registry import platforms
+from adapters.settings import check_platforms
 from bot.domain.errors import UserError
 from bot.settings import Settings
 
 T = TypeVar("T")
 
-EXTRAS = {"slack_bolt": "slack", "slack_sdk": "slack", "aiohttp": "slack", "nio": "matrix"}
+
+def extra_of(module: str) -> str | None:
+    """The extra (``slack``, ``matrix``) that installs the top-level ``module``, if any."""
+    for platform in platforms():
+        if platform.extra is not None and module in platform.extra.modules:
+            return platform.extra.name
+    return None
 
 
 def install_command(extra: str) -> str:
@@ -33,12 +41,12 @@ def configured(settings: Settings, build: Callable[[], T]) -> T:
     """``build()`` the platforms the settings ask for; a setting missing or a platform library
     not installed ends the command with one sentence saying how to fix it."""
     try:
-        settings.check_platforms()
+        check_platforms(settings)
         return build()
     except UserError as exc:
         fail(str(exc))
     except ModuleNotFoundError as exc:
-        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        extra = extra_of((exc.name or "").split(".")[0])
         if extra is None:
             raise
         fail(

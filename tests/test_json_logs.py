@@ -18,8 +18,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from adapters.logs import stream_handler
+from adapters.settings import load_settings
 from bot.logcontext import log_context
-from bot.settings import explain_settings_error, load_settings
+from bot.settings import explain_settings_error
 from bot.storage.records import CheckIn
 from tests.harnesses.console import ConsoleHarness
 

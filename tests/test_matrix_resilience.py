@@ -124,7 +124,7 @@ from adapters.commands_run import serve
 from adapters.matrix.adapter import MatrixAdapter
 from bot.clock import SystemClock
 from bot.runtime import Runtime
-from bot.settings import load_settings
+from adapters.settings import load_settings
 
 settings = load_settings()
 logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")

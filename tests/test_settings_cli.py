@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.cli import app
+from adapters.settings import load_settings
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.pacing import Pacing
 from bot.clock import ManualClock
 from bot.domain.errors import UserError
-from bot.settings import load_settings
 from bot.storage.database import normalize_url
 
 runner = CliRunner()

@@ -39,9 +39,11 @@ import pytest
 from sqlalchemy import select
 
 from adapters.commands_slack import rotate_keys
+from adapters.settings import Settings
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.installs import Sealer
 from adapters.slack.pacing import Pacing
+from adapters.slack.settings import SlackSettings
 from bot.clock import ManualClock
 from bot.digest.compute import compute_digest
 from bot.digest.render import DigestRenderer
@@ -49,7 +51,6 @@ from bot.domain.periods import Period, PeriodKind
 from bot.ports import Destination, DestinationKind, Outgoing, Rejected
 from bot.reach import Installations, installs_text
 from bot.runtime import Runtime
-from bot.settings import Settings, SlackSettings
 from bot.storage.records import Delivery, Installation
 from tests.botprocess import free_port
 from tests.conftest import store_url

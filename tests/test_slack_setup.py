@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 import yaml
 
+from adapters.settings import Settings
 from adapters.slack.adapter import EVENTS_PATH, SlackAdapter
 from adapters.slack.translate import COMMANDS
 from bot.clock import ManualClock
 from bot.domain.errors import UserError
-from bot.settings import Settings
 from tests.conftest import REPO
 from tests.fakeslack import TOKEN, FakeSlack
 from tests.harnesses.slack import SECRET, SlackClient, command_form, eventually

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from nio import LoginResponse, SyncError, SyncResponse, WhoamiResponse
 
+from adapters.matrix import settings as matrix_settings
 from adapters.matrix import translate
 from adapters.matrix.client import BotClient, client_config
 from adapters.matrix.inbound import DECLINE, Inbound
@@ -107,7 +108,7 @@ class MatrixAdapter:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> MatrixAdapter:
-        config = settings.matrix
+        config = matrix_settings.of(settings)
         if not config.homeserver or not config.user_id:
             raise UserError("Set ALLIANCE_BOT_MATRIX__HOMESERVER and __USER_ID for Matrix.")
         if config.pickle_key is None:

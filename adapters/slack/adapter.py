@@ -26,6 +26,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import settings as slack_settings
 from adapters.slack import translate as tr
 from adapters.slack.guard import guard
 from adapters.slack.listeners import Listeners
@@ -103,7 +104,7 @@ class SlackAdapter:
     def from_settings(
         cls, settings: Settings, clock: Clock, pacing: Pacing | None = None
     ) -> SlackAdapter:
-        slack = settings.slack
+        slack = slack_settings.of(settings)
         if slack.bot_token is None and not slack.across_workspaces:
             raise UserError("Slack needs ALLIANCE_BOT_SLACK__BOT_TOKEN (an xoxb- bot token).")
 

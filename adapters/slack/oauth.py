@@ -24,9 +24,9 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.installs import InstallationStore, Sealer, StateStore
+from adapters.slack.settings import SlackSettings
 from adapters.slack.workspaces import InstalledTokens
 from bot.reach import Installations
-from bot.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
