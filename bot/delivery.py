@@ -26,7 +26,7 @@ from bot.domain.values import DeliveryKind, DeliveryStatus, Lane
 from bot.journal import Journal
 from bot.logcontext import log_context
 from bot.metrics import Metrics
-from bot.ports import ChatPort, Clock, PlatformError, RateLimited, Rejected, Unreachable
+from bot.ports import ChatPort, Clock, Paced, PlatformError, RateLimited, Rejected, Unreachable
 from bot.render import BatchContext, Plan, Renderer
 from bot.replies import reply_of
 from bot.retry import RELEASED, RetryPolicy, given_up, later, outcome
@@ -75,6 +75,7 @@ class Dispatcher:
         self.inflight = TaskGroup("sends")
         self._wake = asyncio.Event()
         self._blocked_until: dict[str, datetime] = {}
+        self._paced_seen: dict[str, float] = {}
         self._claiming = asyncio.Lock()
         self.sent_count = 0
 
@@ -255,6 +256,8 @@ class Dispatcher:
             sent = await port.send(plan.destination, replace(plan.message, attempt=attempt))
         except Exception as exc:
             return self._failed(row, plan.platform, exc, now)
+        finally:
+            self._paced(port)
         self._took(plan.platform, started)
         await self._attachments(row, port, plan)
         self.sent_count += 1
@@ -280,6 +283,8 @@ class Dispatcher:
             sent = await port.reply(to, reply, key=row.dedupe_key, attempt=attempt)
         except Exception as exc:
             return self._failed(row, to.platform, exc, now)
+        finally:
+            self._paced(port)
         self._took(to.platform, started)
         self.sent_count += 1
         values = self._sent(row, port.platform, sent.sent_at or now)
@@ -300,6 +305,14 @@ class Dispatcher:
     def _took(self, platform: str, started: float) -> None:
         if self.metrics is not None:
             self.metrics.sent(platform, time.monotonic() - started)
+
+    def _paced(self, port: ChatPort) -> None:
+        """What the port's own pacing held its calls back since the last look (metrics)."""
+        if self.metrics is None or not isinstance(port, Paced):
+            return
+        total = port.paced_seconds
+        self.metrics.paced(port.platform, total - self._paced_seen.get(port.platform, 0.0))
+        self._paced_seen[port.platform] = total
 
     def _failed(
         self, row: Delivery, platform: str, exc: BaseException, now: datetime

@@ -214,6 +214,17 @@ class ChatPort(Protocol):
         ...
 
 
+@runtime_checkable
+class Paced(Protocol):
+    """A port that paces its own sends (it may also be a ChatPort)."""
+
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds its pacing has held calls back since it started, in total (sends waiting
+        side by side each count)."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """An aware UTC datetime."""

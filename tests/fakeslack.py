@@ -246,11 +246,16 @@ class FakeSlack:
                 self.limits.channel_per_second, self.limits.channel_burst, self.limits.jitter
             )
             self._channels[channel] = bucket
-        early = max(bucket.wait(now), self._workspace.wait(now))
+        workspace = self._workspace_of(channel)
+        early = max(bucket.wait(now), workspace.wait(now))
         if early == 0:
             bucket.take(now)
-            self._workspace.take(now)
+            workspace.take(now)
         return early
+
+    def _workspace_of(self, channel: str) -> Bucket:
+        """The workspace cap a message to ``channel`` counts against (one workspace here)."""
+        return self._workspace
 
     def _resolve(self, channel: str) -> str:
         if channel[:1] in ("U", "W"):

@@ -6,7 +6,7 @@ every call must carry the token of the workspace it addresses (the channel's, or
 a call with another workspace's token fails ``channel_not_found`` and is listed in
 ``wrong_team``. With ``expires_in`` set, tokens rotate: ``oauth.v2.access`` with
 ``grant_type=refresh_token`` gives a new token, and the old one stops working at once.
-Rate limits and 429s are the base fake's.
+Rate limits and 429s are the base fake's, with a workspace cap per team.
 
     fake = MultiSlack([Team("T1ANN", users={"U1ANNA"}), ...])
     fake.installing = "T1ANN"          # whose admin clicks "Allow" on the authorize page
@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tests.fakeslack import FakeSlack
-from tests.fakeslack_parts import SlackError
+from tests.fakeslack_parts import Bucket, SlackError
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "fake-client-secret"
@@ -66,6 +66,7 @@ class MultiSlack(FakeSlack):
         self.refreshes = 0
         self._caller: str | None = None
         self._n = itertools.count(1)
+        self._caps: dict[str, Bucket] = {}
 
     # --- workspaces and tokens ----------------------------------------------------------
 
@@ -79,6 +80,16 @@ class MultiSlack(FakeSlack):
             if user in team.users or target in team.channels or user == team.bot_user:
                 return team.id
         return None
+
+    def _workspace_of(self, channel: str) -> Bucket:
+        """Each workspace has its own cap (``limits.workspace_per_minute``), as on Slack."""
+        team = self.team_of(channel) or self.team
+        if team not in self._caps:
+            limits = self.limits
+            self._caps[team] = Bucket(
+                limits.workspace_per_minute / 60, limits.workspace_burst, limits.jitter
+            )
+        return self._caps[team]
 
     def tokens_of(self, team: str) -> list[str]:
         return [token for token, issued in self.tokens.items() if issued.team == team]

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.health import serve_http
@@ -199,4 +200,49 @@ async def test_slack_over_http_serves_them_beside_its_events(
         await adapter.stop()
         await runtime.stop()
         await own.stop()
+        await fake.stop()
+
+
+async def test_our_own_pacing_is_counted_as_a_wait(
+    tmp_path: Path, sqlite_url: str, http: aiohttp.ClientSession
+) -> None:
+    """Two replies due at once in a workspace paced at one message a second: the second waits
+    about a second, and /metrics says so (cause ``pacing``, not ``429``)."""
+    fake = await FakeSlack().start()
+    file = tmp_path / "alliance.yaml"
+    await asyncio.to_thread(file.write_text, SLACK_ALLIANCE, encoding="utf-8")
+    clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    pacing = Pacing(
+        channel_per_second=0, workspace_per_minute=60, workspace_burst=1, tier3_per_minute=0
+    )
+    port = SlackPort(TOKEN, clock, api_url=fake.api_url, pacing=pacing)
+    adapter = SlackAdapter(port, signing_secret=SECRET, http_port=0)
+    runtime = Runtime(sqlite_url, clock, {"slack": port}, alliance_file=file, real_time=False)
+    await runtime.start()
+    try:
+        await adapter.start(runtime)
+        dms = {"berta": "D0BERTA", "bo": "D0BO"}
+        for who, dm in dms.items():
+            body = json.dumps(message_event(user_of(who), dm, "help"))
+            async with http.post(adapter.url, data=body, headers=signed(body)) as response:
+                assert response.status == 200
+        for _ in range(100):
+            if all(fake.channel(dm) for dm in dms.values()):
+                break
+            await runtime.advance(clock.now() + timedelta(seconds=1))
+            await asyncio.sleep(0.05)
+        assert all(fake.channel(dm) for dm in dms.values())
+        text = generate_latest(runtime.metrics.registry).decode()
+        labels = {"platform": "slack"}
+        paced = sample(text, "alliance_bot_rate_limit_wait_seconds_total", cause="pacing", **labels)
+        assert paced is not None and 0.5 <= paced <= 5, text
+        assert sample(
+            text, "alliance_bot_rate_limit_wait_seconds_total", cause="429", **labels
+        ) in (
+            None,
+            0.0,
+        )
+    finally:
+        await adapter.stop()
+        await runtime.stop()
         await fake.stop()

@@ -1,11 +1,12 @@
 """Three ``alliance-bot run`` workers on one PostgreSQL share a 2,000-member campaign.
 
 The campaign's due deliveries are prepared in the database; three real bot processes send them
-through one fake Slack workspace whose cap they share (each send books its slot in the
-database). Midway the leader (the worker running the scheduler) is SIGKILLed: another takes the
-lead within 30 s. Later a worker holding claims is SIGKILLed: the survivor takes its rows back
-and sends them, once. What Slack sees: every prompt exactly once, and never a request over the
-workspace's cap.
+through three fake Slack workspaces (the app installed in each, tokens sealed in the database),
+each with a cap of its own that the workers share (each send books its slot in the database
+under its workspace's key). Midway the leader (the worker running the scheduler) is SIGKILLed:
+another takes the lead within 30 s. Later a worker holding claims is SIGKILLed: the survivor
+takes its rows back and sends them, once. What Slack sees: every prompt exactly once, each with
+its workspace's token, and never a request over a workspace's cap.
 """
 
 from __future__ import annotations
@@ -20,55 +21,19 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from adapters.slack.pacing import Pacing
-from adapters.slack.port import SlackPort
-from bot.clock import ManualClock
-from bot.runtime import Runtime
 from bot.storage.database import Database
 from bot.storage.records import Delivery
-from tests.botprocess import BotProcess, bot_env, free_port
-from tests.fakeslack import TOKEN, FakeSlack
+from tests.botprocess import BotProcess
+from tests.fakeslack import FakeSlack
 from tests.fakeslack_parts import Limits
-from tests.harnesses.slack import SECRET, outbox_kind
+from tests.harnesses.slack import outbox_kind
 from tests.pgserver import PostgresServer
+from tests.workspaces import TEAMS, alliance, installed, prepare, three_workspaces, worker_env
 
 MEMBERS = 2000
-CAP = 9000.0
-"""Messages a minute for the workspace, at the fake and in the bots' pacing (150 a second)."""
+CAP = 3000.0
+"""Messages a minute for each workspace, at the fake (50 a second); the bots pace just below."""
 LEADS = "this worker leads"
-
-
-def alliance(fire: datetime) -> str:
-    lines = [
-        "alliance: {name: Workers, default_timezone: UTC}",
-        "organisations:",
-        "  - {slug: org, name: Org, kind: library, country: DE, timezone: UTC}",
-        "members:",
-    ]
-    lines += [
-        f'  - {{id: m{n:04d}, name: M{n}, organisation: org, slack: "T0TEST:U0M{n:04d}"}}'
-        for n in range(MEMBERS)
-    ]
-    lines += [
-        "campaigns:",
-        "  - {key: pulse, name: Pulse, prompts: [name-a-barrier], "
-        f"schedule: '{fire:%M %H} * * *', timezone: UTC}}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-async def prepare(url: str, file: Path, fire: datetime, api_url: str) -> int:
-    clock = ManualClock(fire - timedelta(minutes=1))
-    port = SlackPort(TOKEN, clock, api_url=api_url, pacing=Pacing.unlimited())
-    runtime = Runtime(url, clock, {"slack": port}, alliance_file=file, real_time=False,
-                      background_dispatch=False, stop_timeout=0)  # fmt: skip
-    await runtime.start()
-    try:
-        clock.set(fire + timedelta(seconds=5))
-        return await runtime.planner.tick()
-    finally:
-        await runtime.stop()
-        await port.close()
 
 
 def prompts(fake: FakeSlack) -> Counter[str]:
@@ -112,31 +77,19 @@ async def test_three_workers_share_a_campaign_through_two_kills(
 ) -> None:
     assert postgres is not None
     url = await asyncio.to_thread(postgres.create_database, f"workers_{os.getpid()}")
-    fake = await FakeSlack(
-        # Slack allows short bursts; a loaded test machine delays some requests and bunches
-        # others, so the fake, like Slack, gives 0.2 s of slack. The bots pace just below.
-        limits=Limits(workspace_per_minute=CAP, workspace_burst=30),
-        max_calls=100_000,
-    ).start()
+    # Slack allows short bursts; a loaded test machine delays some requests and bunches others,
+    # so the fake, like Slack, gives 0.6 s of slack. The bots pace just below.
+    fake = three_workspaces(MEMBERS, Limits(workspace_per_minute=CAP, workspace_burst=30))
+    await fake.start()
     fire = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
     file = tmp_path / "alliance.yaml"
-    file.write_text(alliance(fire), encoding="utf-8")
-    assert await prepare(url, file, fire, fake.api_url) == MEMBERS
+    file.write_text(alliance(fire, MEMBERS), encoding="utf-8")
+    assert await prepare(url, file, fire) == MEMBERS
+    await installed(url, fake)
     workers = [
         BotProcess(
-            bot_env(
-                url,
-                tmp_path / f"data{i}",
-                CONSOLE__ENABLED="false",
-                SLACK__BOT_TOKEN=TOKEN,
-                SLACK__SIGNING_SECRET=SECRET,
-                SLACK__API_URL=fake.api_url,
-                SLACK__PORT=str(free_port()),
-                SLACK__WORKSPACE_PER_MINUTE=str(CAP * 0.95),
-                SLACK__CHANNEL_PER_SECOND="0",
-            ),
-            tmp_path / f"worker{i}.log",
-        )
+            worker_env(url, tmp_path / f"data{i}", fake, CAP * 0.95), tmp_path / f"worker{i}.log"
+        )  # fmt: skip
         for i in range(3)
     ]
     leads = re.compile(LEADS)
@@ -176,14 +129,18 @@ async def test_three_workers_share_a_campaign_through_two_kills(
 
         await last.until(all_sent, "every prompt recorded sent", within=120, every=0.5)
         seen = prompts(fake)
+        posts = Counter(team for method, team, _ in fake.used if method == "chat.postMessage")
         print(
             f"takeover {takeover:.1f} s; claims held by the killed worker {taken}; "
             f"prompts at Slack {sum(seen.values())} for {len(seen)} members; "
-            f"429s {fake.rate_limited}"
+            f"429s {fake.rate_limited}; posts by workspace {dict(posts)}"
         )
         assert len(seen) == MEMBERS and set(seen.values()) == {1}  # each once
         assert fake.stats()["duplicates"] == 0
-        assert fake.rate_limited == 0  # three workers together kept the workspace's cap
+        assert fake.rate_limited == 0  # three workers together kept each workspace's cap
+        assert posts == Counter({team: MEMBERS // 3 + (t < MEMBERS % 3) for t, team in
+                                 enumerate(TEAMS)})  # fmt: skip
+        assert fake.wrong_team == []  # each call with the token of the workspace it addressed
         assert await statuses(url) == Counter({"sent": MEMBERS})
         for worker in workers:
             assert "Traceback" not in worker.tail(10**6), worker.tail()

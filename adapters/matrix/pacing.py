@@ -22,6 +22,8 @@ class Pacer:
         self.not_before = 0.0
         self.turn = asyncio.Lock()
         """Held by the one send allowed at a time while limited."""
+        self.waited = 0.0
+        """Seconds sends spent queued for their turn, in total."""
 
     def hold(self, retry_after: float, sent_at: float) -> None:
         self.holds += 1

@@ -104,6 +104,11 @@ class MatrixPort:
 
     # --- ChatPort ------------------------------------------------------------------------------
 
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds sends waited for the homeserver's slot, in total (``bot.ports.Paced``)."""
+        return self.pacer.waited
+
     async def send(self, to: Destination, message: Outgoing) -> Sent:
         room_id = await self.room_for(to)
         content = translate.outgoing_content(with_html(message), thread=to.thread)
@@ -153,8 +158,10 @@ class MatrixPort:
         if not self.pacer.limited:
             event_id = await self._attempt(room_id, event_type, content, tx_id)
         else:  # one send at a time, each at the homeserver's next free slot
+            queued = time.monotonic()
             async with self.pacer.turn:
                 waited = await self.pacer.wait_turn()
+                self.pacer.waited += time.monotonic() - queued
                 event_id = await self._attempt(room_id, event_type, content, tx_id)
                 if event_id is not None and not waited:
                     self.pacer.limited = False

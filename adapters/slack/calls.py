@@ -10,6 +10,7 @@ a workspace that removed the app) is Rejected.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ class PortStats:
     rate_limited: int = 0
     posted: int = 0
     updates_skipped: int = 0
+    paced_seconds: float = 0.0
+    """Time calls spent waiting for the pacer's slot (each waiting call counts)."""
 
 
 class SlackCalls:
@@ -139,6 +142,11 @@ class SlackCalls:
             self.team_id, self.bot_user_id = str(response["team_id"]), str(response["user_id"])
         return self.team_id, self.bot_user_id
 
+    @property
+    def paced_seconds(self) -> float:
+        """Seconds our pacing has held calls back, in total (``bot.ports.Paced``)."""
+        return self.stats.paced_seconds
+
     # --- calls ------------------------------------------------------------------------------
 
     async def _call(
@@ -159,7 +167,9 @@ class SlackCalls:
         """One call, paced. A 429 pauses the pacer for everyone and leaves as RateLimited: what
         happens next is the outbox's one retry policy (``bot.retry``), not a loop here."""
         if pace is not None:
+            waiting = time.monotonic()
             await pace(pacer)
+            self.stats.paced_seconds += time.monotonic() - waiting
         self.stats.calls += 1
         try:
             return await call(client)
