@@ -1,5 +1,6 @@
-"""What adapters may ask the core outside an event: who someone is, small saved state,
-whether an answer would be accepted, and a member's own page (Slack's App Home)."""
+"""What adapters may ask the core outside an event: who someone is, which channels are the
+staff's, small saved state, whether an answer would be accepted, and a member's own page
+(Slack's App Home). Adapters see these queries as ``bot.edge.Lookups``."""
 
 from __future__ import annotations
 
@@ -88,6 +89,21 @@ class Directory:
                 .limit(1)
             )
             return found is not None
+
+    async def staff_channels(self, platform: str) -> list[str]:
+        """The addresses on ``platform`` of the alliance's active staff channels, as the
+        alliance file writes them (a platform resolves its own aliases)."""
+        async with self.db.session() as s:
+            addresses = await s.scalars(
+                select(m.ChannelAddress.address)
+                .join(m.Channel, m.Channel.id == m.ChannelAddress.channel_id)
+                .where(
+                    m.ChannelAddress.platform == platform,
+                    m.Channel.purpose == "staff",
+                    m.Channel.active,
+                )
+            )
+            return list(addresses.all())
 
     async def check_answer(self, platform: str, message_ref: str, text: str) -> str | None:
         """The polite reason ``text`` would be refused for that prompt, or None if it is fine."""

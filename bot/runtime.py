@@ -37,13 +37,14 @@ from bot.ports import (
     SharedPace,
 )
 from bot.privacy.purge import Purger, folders_of
+from bot.reach import Installations
 from bot.render import Renderer
 from bot.replies import reply_prefix
 from bot.scheduling.planner import Planner
 from bot.scheduling.scheduler import Scheduler
 from bot.service import Answered, Service
 from bot.storage.database import Database
-from bot.storage.locks import Leadership, SingleProcess, exclusive
+from bot.storage.locks import Leadership, Lease, SingleProcess, exclusive
 from bot.storage.outage import StorageAway
 from bot.storage.pace import StorePace
 from bot.storage.records import Delivery
@@ -54,7 +55,9 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    """Start it, hand it events, stop it; ``real_time=False`` lets tests move a ManualClock."""
+    """Start it, hand it events, stop it; ``real_time=False`` lets tests move a ManualClock.
+
+    Adapters see it only as ``bot.edge.Core`` (the console as ``bot.edge.Harness``)."""
 
     def __init__(
         self,
@@ -317,6 +320,18 @@ class Runtime:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(journal.recorded.wait(), 0.2)
         return True
+
+    def installations(self) -> Installations:
+        """Where the bot is installed, space by space (a platform installed per workspace)."""
+        return Installations(self.db, self.clock)
+
+    def lease(self, name: str) -> Lease:
+        """The lease ``name``: one worker at a time holds it (the metrics say which)."""
+        return Lease(self.db, name, on_change=self.metrics.lease)
+
+    def outage_noticed(self, exc: BaseException) -> None:
+        """``exc`` says the database is away: say so once, and wait for it."""
+        self.db.outage.noticed(exc)
 
     async def settle(self) -> None:
         """Handle everything due by the clock's now: runs, reminders and sends."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 from adapters.console.port import ConsolePort
 from adapters.console.translate import Directive, parse_line
 from bot.clock import ManualClock
-from bot.runtime import Runtime
+from bot.edge import Harness
 from bot.storage.outage import is_outage
 from bot.text import quote
 
@@ -37,7 +37,7 @@ async def stdin_lines() -> AsyncIterator[str]:
 class ConsoleApp:
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Harness,
         port: ConsolePort,
         out: Callable[[str], None],
         me: str = "",
@@ -72,7 +72,7 @@ class ConsoleApp:
             return await self._line(line)
         except Exception as exc:
             if is_outage(exc):
-                self.runtime.db.outage.noticed(exc)
+                self.runtime.outage_noticed(exc)
                 self.out("! The database cannot be reached right now; try again in a moment.")
             else:
                 log.error("a console line failed: %s: %s", type(exc).__name__, exc)

@@ -33,8 +33,8 @@ from adapters.matrix.inbound import DECLINE, Inbound
 from adapters.matrix.placement import Placement
 from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
 from bot.domain.errors import UserError
+from bot.edge import Core
 from bot.ports import ChatPort, Clock
-from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.storage.locks import Lease
 from bot.tasks import TaskGroup
@@ -80,7 +80,7 @@ class MatrixAdapter:
         """Syncs start at least this far apart, so a burst of sends (each of which wakes the
         bot's own long poll) costs the homeserver a few syncs, not one per message."""
         self.tasks = TaskGroup("matrix")
-        self.runtime: Runtime | None = None
+        self.runtime: Core | None = None
         self.placement: Placement | None = None
         self.inbound = Inbound(client, port)
         self.lease: Lease | None = None
@@ -143,7 +143,7 @@ class MatrixAdapter:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, runtime: Runtime) -> None:
+    async def start(self, runtime: Core) -> None:
         """Begin syncing in the background; a homeserver that is down is retried with backoff."""
         self.runtime = runtime
         self.inbound.runtime = runtime
@@ -152,7 +152,7 @@ class MatrixAdapter:
         self._stopping = False
         self._dispatching = False
         self.matrix_port.closed = False
-        self.lease = Lease(runtime.db, f"matrix-sync:{self.client.user}")
+        self.lease = runtime.lease(f"matrix-sync:{self.client.user}")
         self._lease_stop = asyncio.Event()
         self._lease_task = asyncio.create_task(
             self.lease.run(self._took, self._lost, self._lease_stop), name="matrix:lease"
@@ -196,15 +196,13 @@ class MatrixAdapter:
         await self.client.close()
 
     async def _took(self) -> None:
-        assert self.runtime is not None and self.lease is not None
-        self.runtime.metrics.lease(self.lease.name, True)
+        assert self.lease is not None
         self._dispatching = False  # the next sync catches up from where handling stopped
         if self.lease.shared:
             log.info("Matrix: this worker takes over the sync of %s", self.client.user)
 
     async def _lost(self) -> None:
-        assert self.runtime is not None and self.lease is not None
-        self.runtime.metrics.lease(self.lease.name, False)
+        assert self.lease is not None
         if self.lease.shared:
             log.info("Matrix: this worker no longer handles the sync of %s", self.client.user)
 

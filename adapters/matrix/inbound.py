@@ -18,8 +18,8 @@ from nio import InviteMemberEvent, JoinError, MegolmEvent, RoomMessagesResponse,
 from adapters.matrix import translate
 from adapters.matrix.client import BotClient
 from adapters.matrix.port import MatrixPort
+from bot.edge import Core
 from bot.events import InboundEvent
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 DECLINE = (
@@ -34,7 +34,7 @@ class Inbound:
     def __init__(self, client: BotClient, port: MatrixPort) -> None:
         self.client = client
         self.port = port
-        self.runtime: Runtime | None = None
+        self.runtime: Core | None = None
         self.handled: OrderedDict[str, InboundEvent] = OrderedDict()
         """The latest events handed to the core (tests wait on ``replied_changed`` for them)."""
         self.invites: dict[str, list[Any]] = {}

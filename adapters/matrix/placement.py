@@ -11,45 +11,28 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from adapters.matrix import translate
 from bot.ports import Reply, ReplyTo
-from bot.runtime import Runtime
 
 if TYPE_CHECKING:
     from adapters.matrix.port import MatrixPort
-from bot.storage import models as m
+    from bot.edge import Core
 
 STAFF_ROOMS_TTL = 60.0
 
 
 class Placement:
-    def __init__(self, port: MatrixPort, runtime: Runtime) -> None:
+    def __init__(self, port: MatrixPort, runtime: Core) -> None:
         self.port = port
         self.runtime = runtime
         self._staff: set[str] = set()
         self._staff_at = float("-inf")
 
     async def staff_rooms(self) -> set[str]:
-        """Room ids of the alliance's staff channels on Matrix (aliases resolved).
-
-        The core offers no query for a channel's purpose, so this reads the channel tables.
-        """
+        """Room ids of the alliance's staff channels on Matrix (aliases resolved)."""
         if time.monotonic() - self._staff_at < STAFF_ROOMS_TTL:
             return self._staff
-        async with self.runtime.db.session() as s:
-            addresses = (
-                await s.scalars(
-                    select(m.ChannelAddress.address)
-                    .join(m.Channel, m.Channel.id == m.ChannelAddress.channel_id)
-                    .where(
-                        m.ChannelAddress.platform == translate.PLATFORM,
-                        m.Channel.purpose == "staff",
-                        m.Channel.active,
-                    )
-                )
-            ).all()
+        addresses = await self.runtime.directory.staff_channels(translate.PLATFORM)
         rooms = set()
         for address in addresses:
             if address.startswith("#"):

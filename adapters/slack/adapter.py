@@ -34,10 +34,10 @@ from adapters.slack.oauth import OAuth
 from adapters.slack.pacing import Pacing
 from adapters.slack.port import SlackPort
 from bot.domain.errors import UserError
+from bot.edge import Core
 from bot.ports import ChatPort, Clock, PlatformError, Rejected
-from bot.reach import INSTALL_URL, Installations
+from bot.reach import INSTALL_URL
 from bot.retry import RetryPolicy
-from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.tasks import TaskGroup
 
@@ -91,7 +91,7 @@ class SlackAdapter:
         self.app: AsyncApp | None = None
         self.url = ""
         """The Events API URL being served (HTTP mode), e.g. http://127.0.0.1:3000/slack/events."""
-        self._runtime: Runtime | None = None
+        self._runtime: Core | None = None
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self._teams: dict[str, tuple[bool, float]] = {}
@@ -141,12 +141,12 @@ class SlackAdapter:
         return self.connected.is_set()
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> Core:
         if self._runtime is None:
             raise RuntimeError("SlackAdapter.start() has not been called")
         return self._runtime
 
-    async def start(self, runtime: Runtime) -> None:
+    async def start(self, runtime: Core) -> None:
         """Connect, or (Slack unreachable) go on connecting in the background with backoff,
         so the rest of the bot runs meanwhile. A token Slack refuses raises Rejected."""
         self._runtime = runtime
@@ -160,7 +160,7 @@ class SlackAdapter:
             )
             self._connecting = asyncio.create_task(self._connect_later(runtime), name="slack")
 
-    async def _connect_later(self, runtime: Runtime) -> None:
+    async def _connect_later(self, runtime: Core) -> None:
         backoff = RetryPolicy(base_seconds=1.0, max_seconds=60.0)
         tries = 0
         while True:
@@ -177,7 +177,7 @@ class SlackAdapter:
             log.info("Slack is reachable again after %d tries", tries)
             return
 
-    async def _connect(self, runtime: Runtime) -> None:
+    async def _connect(self, runtime: Core) -> None:
         """Check the token (auth.test), build the bolt app, then listen (HTTP or Socket Mode)."""
         client = await self.slack.open()
         if self.oauth is not None:
@@ -206,10 +206,10 @@ class SlackAdapter:
         self.connected.set()
         log.info("Slack adapter started for workspace %s (%s)", team, self.url or "Socket Mode")
 
-    def _installable(self, runtime: Runtime, client: AsyncWebClient) -> AsyncApp:
+    def _installable(self, runtime: Core, client: AsyncWebClient) -> AsyncApp:
         """The bolt app with the OAuth flow, over the installations in the bot's database."""
         assert self.oauth is not None
-        tokens = self.oauth.tokens(Installations(runtime.db, runtime.clock))
+        tokens = self.oauth.tokens(runtime.installations())
         self.slack.workspaces.installed = tokens
         if runtime.shared_pace is not None:
             self.slack.workspaces.share(runtime.shared_pace)

@@ -25,9 +25,9 @@ from slack_bolt.response import BoltResponse
 from adapters.slack import translate as tr
 from adapters.slack.blocks import answer_modal, home_view, question_of
 from adapters.slack.port import SlackPort
+from bot.edge import Core
 from bot.events import InboundEvent, MessageReceived
 from bot.ports import PlatformError, Rejected, ReplyTo
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
@@ -72,7 +72,7 @@ class Listeners:
     def __init__(
         self,
         port: SlackPort,
-        runtime: Runtime,
+        runtime: Core,
         spawn: Spawn,
         *,
         check_timeout: float = 2.0,

@@ -114,10 +114,18 @@ class Lease:
     """
 
     def __init__(
-        self, db: Database, name: str, *, key: int | None = None, try_every: float = TRY_EVERY
+        self,
+        db: Database,
+        name: str,
+        *,
+        key: int | None = None,
+        try_every: float = TRY_EVERY,
+        on_change: Callable[[str, bool], None] | None = None,
     ) -> None:
         self.db = db
         self.name = name
+        self.on_change = on_change
+        """Told ``(name, held)`` whenever this process takes or loses it (the metrics)."""
         self.key = lease_key(name) if key is None else key
         self.try_every = try_every
         self.held = False
@@ -174,12 +182,16 @@ class Lease:
         self.changed.set()
         self.tried.set()
         self.announce(True)
+        if self.on_change is not None:
+            self.on_change(self.name, True)
         await gained()
 
     async def _drop(self, lost: Hook) -> None:
         self.held = False
         self.changed.set()
         self.announce(False)
+        if self.on_change is not None:
+            self.on_change(self.name, False)
         with contextlib.suppress(Exception):
             await lost()
 
