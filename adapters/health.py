@@ -17,11 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import text
-
 from adapters.base import Adapter
 from bot.domain.errors import UserError
-from bot.runtime import Runtime
+from bot.edge import Observed
 from bot.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -62,7 +60,7 @@ def connected(adapter: object) -> bool:
 
 class Health:
     def __init__(
-        self, runtime: Runtime, adapters: Sequence[Adapter] = (), *, db_timeout: float = 2.0
+        self, runtime: Observed, adapters: Sequence[Adapter] = (), *, db_timeout: float = 2.0
     ) -> None:
         self.runtime = runtime
         self.adapters = list(adapters)
@@ -85,23 +83,19 @@ class Health:
 
     async def _database(self) -> str:
         try:
-            await asyncio.wait_for(self._select_one(), self.db_timeout)
+            await asyncio.wait_for(self.runtime.database_answers(), self.db_timeout)
         except TimeoutError:
             return f"did not answer SELECT 1 within {self.db_timeout:g} s"
         except Exception as exc:
             return f"unreachable ({type(exc).__name__})"
         return OK
 
-    async def _select_one(self) -> None:
-        async with self.runtime.db.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
     async def metrics(self) -> bytes:
         """The Prometheus text, with the database's gauges read now (or a moment ago)."""
         metrics = self.runtime.metrics
         for adapter in self.adapters:
             metrics.connected(adapter.name, connected(adapter))
-        await metrics.refresh(self.runtime.db, self.runtime.clock.now())
+        await self.runtime.refresh_metrics()
         return metrics.exposition()
 
 
@@ -112,7 +106,7 @@ def hosts_routes(adapter: object) -> bool:
 
 
 async def serve_http(
-    runtime: Runtime, adapters: Sequence[Adapter], settings: HttpSettings
+    runtime: Observed, adapters: Sequence[Adapter], settings: HttpSettings
 ) -> Stoppable | None:
     """Call before the adapters start. Hands /healthz, /readyz and /metrics to Slack's server
     (when Slack runs over HTTP) and starts a server of their own on ``settings.port`` (when it

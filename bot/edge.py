@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from bot.directory import HomeView
     from bot.events import InboundEvent
-    from bot.ports import Clock, Reply, ReplyTo, SharedPace
+    from bot.metrics import Metrics
+    from bot.ports import ChatPort, Clock, Reply, ReplyTo, SharedPace
     from bot.reach import Installations
     from bot.storage.locks import Lease
 
@@ -98,4 +100,25 @@ class Harness(Core, Protocol):
 
     def outage_noticed(self, exc: BaseException) -> None:
         """``exc`` says the database is away: the core says so once and waits for it."""
+        ...
+
+
+class Observed(Protocol):
+    """What the health and metrics endpoints read (``adapters/health.py``)."""
+
+    @property
+    def started(self) -> bool: ...
+
+    @property
+    def ports(self) -> Mapping[str, ChatPort]: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    async def database_answers(self) -> None:
+        """``SELECT 1``; raises when the database does not answer."""
+        ...
+
+    async def refresh_metrics(self) -> None:
+        """Read the database's gauges now (or a moment ago)."""
         ...

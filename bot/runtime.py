@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.alliance.apply import LoadReport, load_alliance, unchanged
 from bot.alliance.schema import PlatformIds
@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 class Runtime:
     """Start it, hand it events, stop it; ``real_time=False`` lets tests move a ManualClock.
 
-    Adapters see it only as ``bot.edge.Core`` (the console as ``bot.edge.Harness``)."""
+    Adapters see it only as ``bot.edge.Core`` (the console as ``bot.edge.Harness``, the health
+    endpoints as ``bot.edge.Observed``)."""
 
     def __init__(
         self,
@@ -328,6 +329,15 @@ class Runtime:
     def lease(self, name: str) -> Lease:
         """The lease ``name``: one worker at a time holds it (the metrics say which)."""
         return Lease(self.db, name, on_change=self.metrics.lease)
+
+    async def database_answers(self) -> None:
+        """``SELECT 1``; raises when the database does not answer."""
+        async with self.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def refresh_metrics(self) -> None:
+        """Read the database's gauges now (or a moment ago)."""
+        await self.metrics.refresh(self.db, self.clock.now())
 
     def outage_noticed(self, exc: BaseException) -> None:
         """``exc`` says the database is away: say so once, and wait for it."""
