@@ -39,8 +39,10 @@ import pytest
 from sqlalchemy import select
 
 from adapters.commands_slack import rotate_keys
+from adapters.matrix.digest_html import digest_html
 from adapters.settings import Settings
 from adapters.slack.adapter import SlackAdapter
+from adapters.slack.digest_blocks import digest_blocks
 from adapters.slack.installs import Sealer
 from adapters.slack.pacing import Pacing
 from adapters.slack.settings import SlackSettings
@@ -259,6 +261,11 @@ async def test_uninstall_and_revoke_stop_the_sends_and_the_digest_says_so(setup:
     text = DigestRenderer().text(digest)
     assert "Bee NGO: its one member on slack, since 2026-" in text, text
     assert "Cee Library: all 2 members on slack" in text and "(tokens_revoked)" in text
+    blocks = json.dumps(digest_blocks(digest))  # the same lines in Slack's and Matrix's digest
+    assert "*Unreachable organisations*" in blocks and "Bee NGO: its one member on" in blocks
+    html = digest_html(digest)
+    assert "<h4>Unreachable organisations</h4>" in html, html
+    assert "<li>Cee Library: all 2 members on slack, since 2026-" in html, html
     # No call went out with a revoked token: the sends stopped before reaching Slack.
     assert not [u for u in setup.fake.used if u[1] in ("T2BEE", "T3CEE") and u[0] != "auth.test"]
 

@@ -24,7 +24,7 @@ from bot.digest.model import (
     Pending,
     SharedPost,
 )
-from bot.digest.render import FIGURES, FILTERS, change, num, pct
+from bot.digest.render import FIGURES, FILTERS, change, num, pct, unreachable_line
 from bot.ports import COMMAND_BUTTON
 
 Block = dict[str, Any]
@@ -125,6 +125,7 @@ def _environment() -> Environment:
         slack_group=_group,
         slack_reporting=_reporting,
         slack_pending=_pending,
+        slack_unreachable=lambda u: escape(unreachable_line(u)),
     )
     return env
 

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import TypeAdapter, ValidationError
 
 from bot.digest.compute import QUIET_PERIODS
-from bot.digest.model import Digest, SharedPost
+from bot.digest.model import Digest, SharedPost, Unreachable
 
 DOCUMENT = "digest"
 """The key of the neutral digest document in ``Outgoing.formats`` and ``Reply.formats``."""
@@ -46,14 +46,32 @@ def join_person(person: tuple[str, str]) -> str:
     return f"{person[0]} ({person[1]})"
 
 
+def unreachable_line(u: Unreachable) -> str:
+    """``Bee NGO: all 2 members on slack, since 2026-11-23 09:00 UTC: …`` (plain text)."""
+    if u.partly:
+        who = f"{u.unreachable} of {u.members} members"
+    else:
+        who = f"all {u.members} members" if u.members > 1 else "its one member"
+    since = f"{u.since:%Y-%m-%d %H:%M} UTC"
+    return f"{u.organisation}: {who} on {u.platform}, since {since}: {u.reason}"
+
+
+UNREACHABLE_TITLE = "Unreachable organisations"
+UNREACHABLE_NOTE = "nothing can be sent to them; their data is kept"
+
 FIGURES: Mapping[str, object] = {
     "pct": pct,
     "num": num,
     "change": change,
     "quiet_periods": QUIET_PERIODS,
+    "unreachable_title": UNREACHABLE_TITLE,
+    "unreachable_note": UNREACHABLE_NOTE,
 }
 """Template globals every platform's digest templates use."""
-FILTERS: Mapping[str, Callable[..., str]] = {"join_person": join_person}
+FILTERS: Mapping[str, Callable[..., str]] = {
+    "join_person": join_person,
+    "unreachable_line": unreachable_line,
+}
 
 
 @cache
