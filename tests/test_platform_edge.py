@@ -1,12 +1,14 @@
-"""The core speaks no platform: no Block Kit, no Matrix HTML, no platform's id format in bot/.
+"""The core speaks no platform: no Block Kit, no Matrix HTML, no platform's id format or settings
+in bot/; and adapters hold the core by its narrow interface (``bot.edge``), never the Runtime.
 
-Each platform renders the core's neutral digest and declares its own id formats
-(``adapters/registry.py``). The scan is of the source text, comments and docstrings included,
-so it stays strict and simple: a word below in ``bot/**/*.py`` fails the test.
+Each platform renders the core's neutral digest and declares its own id formats and settings
+(``adapters/registry.py``). The scans are of the source text, comments and docstrings included,
+so they stay strict and simple: a word below in ``bot/**/*.py`` fails the test.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -163,3 +165,120 @@ def test_a_digest_survives_the_outbox_as_its_neutral_document() -> None:
     assert "Dan (name-a-barrier)" in shown
     html = with_html(reply).formats["html"]
     assert "&lt;b&gt;look&lt;/b&gt;" in html and "<b>look</b>" not in html and "Dan" in html
+
+
+# --- each platform's settings, and the core as adapters see it ------------------------------
+
+
+def _settings_words() -> tuple[str, ...]:
+    """What a platform's settings look like in source: its model, its variables."""
+    words = []
+    for platform in platforms():
+        words.append(platform.settings.model.__name__)
+        words.append(f"ALLIANCE_BOT_{platform.settings.name.upper()}__")
+    return tuple(words)
+
+
+def test_no_core_module_defines_a_platforms_settings() -> None:
+    from bot.settings import Settings as CoreSettings
+
+    sections = {platform.settings.name for platform in platforms()}
+    assert sections == {"console", "slack", "matrix"}
+    assert not sections & set(CoreSettings.model_fields)
+    found = [
+        f"{name}: {word}"
+        for name, text in _core_sources().items()
+        for word in _settings_words()
+        if word in text
+    ]
+    assert found == []
+
+
+def test_the_settings_scan_would_catch_what_the_core_used_to_hold() -> None:
+    """Lines of the old ``bot/settings.py`` fail it."""
+    old = (
+        "class SlackSettings(BaseModel):",
+        "    matrix: MatrixSettings = MatrixSettings()",
+        '"Slack is half configured: set ALLIANCE_BOT_SLACK__BOT_TOKEN (the xoxb- Bot "',
+        'f"Matrix is half configured: ALLIANCE_BOT_MATRIX__{given} is set but "',
+    )
+    for line in old:
+        assert any(word in line for word in _settings_words()), line
+
+
+def test_the_composition_root_adds_each_platforms_section() -> None:
+    from adapters.settings import Settings
+
+    for platform in platforms():
+        field = Settings.model_fields[platform.settings.name]
+        assert field.annotation is platform.settings.model
+
+
+CORE_INSIDES = ("bot.runtime", "bot.storage.models")
+"""What only the composition root may import: adapters hold the core as ``bot.edge.Core``."""
+COMPOSITION_ROOT = {"adapters/commands_run.py"}
+"""It builds the Runtime (and the demo's campaign)."""
+
+
+def _imported_modules(source: str) -> set[str]:
+    """Every module ``source`` imports, by its full dotted name (``from bot.storage import
+    models`` counts as ``bot.storage.models``), under TYPE_CHECKING too."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_adapter_module_holds_the_runtime_or_the_core_models() -> None:
+    found = {
+        str(path.relative_to(REPO)): sorted(
+            _imported_modules(path.read_text("utf-8")) & set(CORE_INSIDES)
+        )
+        for path in sorted((REPO / "adapters").rglob("*.py"))
+        if str(path.relative_to(REPO)) not in COMPOSITION_ROOT
+    }
+    assert {name: modules for name, modules in found.items() if modules} == {}
+
+
+def test_the_import_scan_would_catch_what_adapters_used_to_hold() -> None:
+    """The old imports of ``adapters/matrix/placement.py`` and ``adapters/base.py`` fail it."""
+    old = (
+        "from bot.runtime import Runtime",
+        "from bot.storage import models as m",
+        "if TYPE_CHECKING:\n    import bot.runtime",
+    )
+    for line in old:
+        assert _imported_modules(line) & set(CORE_INSIDES), line
+
+
+SETTINGS_WITHOUT_LIBRARIES = (
+    BLOCKED.split("from adapters.registry")[0]
+    + """
+from adapters.registry import platforms
+from adapters.settings import Settings, check_platforms
+settings = Settings(slack={"bot_token": "xoxb-1"}, matrix={"homeserver": "https://m.example"})
+print(sorted(p.name for p in platforms() if p.configured(settings)))
+try:
+    check_platforms(settings)
+except Exception as exc:
+    print(exc)
+"""
+)
+
+
+def test_settings_load_and_check_where_no_platform_library_is_installed() -> None:
+    """The sections and their checks are pure: only ``build`` imports a platform library."""
+    out = subprocess.run(
+        [sys.executable, "-c", SETTINGS_WITHOUT_LIBRARIES],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    configured, message = out.stdout.splitlines()
+    assert configured == "['slack']"  # Matrix needs its user too; the console is the fallback
+    assert message.startswith("Matrix is half configured: ALLIANCE_BOT_MATRIX__HOMESERVER is set")
