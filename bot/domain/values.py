@@ -96,11 +96,5 @@ class Lane(IntEnum):
     SCHEDULED = 1
 
 
-class Platform(StrEnum):
-    CONSOLE = "console"
-    SLACK = "slack"
-    MATRIX = "matrix"
-
-
 SUPPORTED_LOCALES = ("en", "fr", "es")
 DEFAULT_LOCALE = "en"
