@@ -10,22 +10,8 @@ from typing import Any
 
 from bot.events import ChoicePicked, CommandReceived, InboundEvent, MessageReceived
 from bot.text import ascii_digits, quote, storable
+from bot.vocabulary import COMMAND_WORDS
 
-COMMAND_WORDS = {
-    "help",
-    "checkin",
-    "skip",
-    "mydata",
-    "digest",
-    "campaign",
-    "alliance-help",
-    "highlights",
-    "share",
-    "unshare",
-    "star",
-    "unstar",
-    "audit",
-}
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 MAX_DURATION = timedelta(days=366)
 """The longest ``wait`` or ``advance``: a year."""

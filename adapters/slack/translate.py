@@ -29,6 +29,7 @@ from bot.events import (
     Reacted,
 )
 from bot.ports import COMMAND_BUTTON
+from bot.vocabulary import COMMAND_WORDS
 
 PLATFORM = "slack"
 ACTION_CHOICE = "alliance_choice"
@@ -40,24 +41,6 @@ MODAL_CALLBACK = "alliance_answer_modal"
 ANSWER_BLOCK = "answer"
 ANSWER_INPUT = "value"
 COMMANDS = ("/checkin", "/digest", "/campaign", "/alliance-help")
-DM_COMMANDS = frozenset(
-    {
-        "help",
-        "checkin",
-        "skip",
-        "mydata",
-        "digest",
-        "campaign",
-        "highlights",
-        "share",
-        "unshare",
-        "star",
-        "unstar",
-        "audit",
-        "installs",
-    }
-)
-"""Words that start a command when typed at the top of the bot's DM (threads are answers)."""
 COMMAND_ACTIONS = re.compile(rf"^{COMMAND_BUTTON}(_\d+)?$")
 """``alliance_command``, and ``alliance_command_<n>`` for the n-th of several in one block."""
 BUTTON_COMMANDS = frozenset({"star", "unstar", "share", "unshare"})
@@ -157,7 +140,8 @@ def message_event(body: Payload, now: datetime) -> MessageReceived | CommandRece
         "is_direct": is_direct,
     }
     word, _, rest = text.strip().partition(" ")
-    if is_direct and thread is None and word.lower().lstrip("/!") in DM_COMMANDS:
+    # a command word at the top of the DM (in a thread it is an answer)
+    if is_direct and thread is None and word.lower().lstrip("/!") in COMMAND_WORDS:
         return CommandReceived(**base, name=word.lower().lstrip("/!"), args=rest.strip())
     return MessageReceived(**base, text=text, thread=thread)
 

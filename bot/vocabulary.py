@@ -1,0 +1,28 @@
+"""The one command vocabulary: the words that start a command, whatever the platform.
+
+Adapters read it to tell a command from an answer (the console and a Slack DM take the bare
+word; Matrix and Slack's slash commands take it after their prefix). ``bot.commands`` runs
+exactly these words: a test holds the two together.
+"""
+
+from __future__ import annotations
+
+COMMAND_WORDS = frozenset(
+    {
+        "help",
+        "alliance-help",
+        "start",
+        "checkin",
+        "skip",
+        "mydata",
+        "digest",
+        "highlights",
+        "share",
+        "unshare",
+        "star",
+        "unstar",
+        "campaign",
+        "audit",
+        "installs",
+    }
+)
