@@ -2,7 +2,8 @@
 
 ``run``, ``demo`` and ``audit`` pull in the runtime, SQLAlchemy, matplotlib and the platform
 libraries: a second or more of imports that ``alliance-bot --help`` or ``alliance load`` have no
-use for. The top-level help lists them from ``LAZY`` (name, module, one-line help); the module is
+use for. ``db``, ``alliance`` and ``prompts`` are light, and live in modules of their own only to
+keep ``adapters/cli.py`` to what every command shares. The top-level help lists them from ``LAZY`` (name, module, one-line help); the module is
 imported, and registers its command on the app, only when the command is called or asked for
 its own ``--help``. A test checks that each line here is its command's own first line of help.
 """
@@ -16,6 +17,12 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 LAZY: dict[str, tuple[str, str]] = {
+    "db": ("adapters.commands_db", "The database schema: create and upgrade it."),
+    "alliance": (
+        "adapters.commands_alliance",
+        "The alliance file: check it, load it, show what is loaded.",
+    ),
+    "prompts": ("adapters.commands_alliance", "The prompt library."),
     "run": (
         "adapters.commands_run",
         "Start the bot with the adapters the settings configure (the console when none is).",

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from babel.numbers import format_decimal
 
-from adapters.console.translate import COMMAND_WORDS, MAX_DURATION, Directive, parse_line
+from adapters.console.translate import MAX_DURATION, Directive, parse_line
 from bot.digest.periods import parse_digest_period
 from bot.domain.answers import MAX_NUMBER, Answer, parse_answer
 from bot.domain.errors import UserError
 from bot.domain.periods import FIRST_YEAR, LAST_YEAR, MAX_RANGE_DAYS, Period
+from bot.vocabulary import COMMAND_WORDS
 from tests.inputbot import (
     ADMIN,
     DEFINITIONS,

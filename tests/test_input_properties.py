@@ -19,13 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as event_kind
 from hypothesis import strategies as st
 
-from adapters.console.translate import COMMAND_WORDS, MAX_DURATION, Directive, parse_line
+from adapters.console.translate import MAX_DURATION, Directive, parse_line
 from bot.digest.periods import parse_digest_period
 from bot.domain.answers import MAX_NUMBER, Answer, babel_locale, parse_answer
 from bot.domain.errors import UserError
 from bot.domain.periods import FIRST_YEAR, LAST_YEAR, MAX_RANGE_DAYS, Period
 from bot.domain.prompts import PromptDef
 from bot.events import InboundEvent
+from bot.vocabulary import COMMAND_WORDS
 from tests.inputbot import (
     ADMIN,
     DEFINITIONS,
