@@ -14,7 +14,6 @@ bounded.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
@@ -35,6 +34,7 @@ from tests.fakeslack_parts import (
     Message,
     SlackError,
     dm_of,
+    read_body,
 )
 
 TOKEN = "xoxb-test-token"
@@ -174,7 +174,7 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        body = await self._body(request)
+        body = await read_body(request)
         now = time.monotonic()
         self.peers.add(request.transport.get_extra_info("peername") if request.transport else None)
         if self._failures.get(method):
@@ -224,19 +224,6 @@ class FakeSlack:
     ) -> web.Response:
         self.calls.append(Call(method, body, 200, now, bool(result.get("ok"))))
         return web.json_response(result)
-
-    @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
-        body: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            body.update(await request.json())
-        elif request.can_read_body:
-            body.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
-        for key in ("blocks", "metadata", "view", "files"):  # form posts send JSON strings
-            if isinstance(body.get(key), str):
-                with contextlib.suppress(ValueError):
-                    body[key] = json.loads(body[key])
-        return body
 
     def _early(self, channel: str, now: float) -> float:
         """How early a message to ``channel`` is for the limits (0: it may go), booking it."""

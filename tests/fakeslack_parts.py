@@ -1,12 +1,16 @@
 """The pieces of the fake Slack Web API (tests/fakeslack.py): its rate limits, what it
-records of each call, and the messages it keeps."""
+records of each call, the messages it keeps, and how it reads a call's arguments."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiohttp import web
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,17 @@ class SlackError(Exception):
 def dm_of(user: str) -> str:
     """The bot's DM channel with ``user`` (U0BERTA -> D0BERTA)."""
     return "D" + user[1:]
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments: query, JSON or form (whose JSON fields come as strings)."""
+    body: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        body.update(await request.json())
+    elif request.can_read_body:
+        body.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+    for key in ("blocks", "metadata", "view", "files"):
+        if isinstance(body.get(key), str):
+            with contextlib.suppress(ValueError):
+                body[key] = json.loads(body[key])
+    return body
