@@ -41,7 +41,8 @@ class SectionModel(Protocol):
 
     @property
     def configured(self) -> bool | None:
-        """True: build it; False: leave it off; None: build it when no other platform is."""
+        """True: build it; False: leave it off; None (a fallback): build it when no other
+        platform is."""
 
     def check(self) -> None:
         """Raise a UserError, one sentence, when the platform is half configured."""
@@ -92,6 +93,7 @@ class Platform:
     """What people type before a command where plain words are answers (``/digest``,
     ``!digest``); empty where a command word alone is a command (the console)."""
     settings: Section[SectionModel]
+    """Its section of the settings, which says whether it is configured and checks it."""
     build: Build
     """Its port and adapter; imports the platform's modules when called, not before."""
     extra: Extra | None = None
