@@ -3,9 +3,10 @@
 ``run``, ``demo`` and ``audit`` pull in the runtime, SQLAlchemy, matplotlib and the platform
 libraries: a second or more of imports that ``alliance-bot --help`` or ``alliance load`` have no
 use for. ``db``, ``alliance`` and ``prompts`` are light, and live in modules of their own only to
-keep ``adapters/cli.py`` to what every command shares. The top-level help lists them from ``LAZY`` (name, module, one-line help); the module is
-imported, and registers its command on the app, only when the command is called or asked for
-its own ``--help``. A test checks that each line here is its command's own first line of help.
+keep ``adapters/cli.py`` to what every command shares. The top-level help lists them from
+``LAZY`` (name, module, one-line help); the module is imported, and registers its command on the
+app, only when the command is called or asked for its own ``--help``. A test checks that each
+line here is its command's own first line of help.
 """
 
 from __future__ import annotations
