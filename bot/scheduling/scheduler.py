@@ -8,6 +8,7 @@ never leave this module.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -64,7 +65,10 @@ class Scheduler:
         self._daily[name] = job
 
     async def _run_daily(self, name: str) -> None:
-        await self._daily[name]()
+        try:
+            await self._daily[name]()
+        except asyncio.CancelledError:  # the bot is stopping: not an error to report
+            log.info("the %s run stopped with the bot; it runs again after the next start", name)
 
     def shutdown(self) -> None:
         if self._aps.running:
@@ -100,6 +104,13 @@ class Scheduler:
         return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
 
     async def _fire(self, campaign_id: int) -> None:
+        try:
+            await self._fire_once(campaign_id)
+        except asyncio.CancelledError:  # its transaction rolled back; catch-up runs it again
+            log.info("campaign %s: its run stopped with the bot; caught up at the next start",
+                     campaign_id)  # fmt: skip
+
+    async def _fire_once(self, campaign_id: int) -> None:
         try:
             async with self.planner.db.session() as s:
                 campaign = await s.get(m.Campaign, campaign_id)
