@@ -183,7 +183,13 @@ class SharedPace(Protocol):
     next slot in the store, so N workers together never exceed one platform's limit."""
 
     async def book(self, key: str, per_second: float, burst: int) -> float:
-        """Book the next slot under ``key``; the seconds until it opens."""
+        """Book the next slot under ``key``; the seconds until it opens (``per_second`` 0: no
+        rate of our own, only a hold)."""
+        ...
+
+    async def hold(self, key: str, seconds: float) -> None:
+        """The platform said “slow down”: nothing booked under ``key`` goes out, from any
+        worker, for ``seconds``."""
         ...
 
 

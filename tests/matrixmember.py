@@ -22,6 +22,8 @@ from tests.synapse import Account, SynapseServer
 BOT = "alliancebot"
 PICKLE = "test-pickle-key-not-the-default"
 WAIT = 30.0
+RATED = (2.0, 4)
+"""``kind="rated"``: every account may send 2 messages a second, after a burst of 4."""
 _SESSIONS: dict[tuple[int, str], Session] = {}
 
 
@@ -42,11 +44,16 @@ class Session:
 
 
 def shared_session(request: pytest.FixtureRequest, kind: str = "relaxed") -> Session:
-    """The session's Synapse (started on first use, stopped when pytest ends)."""
+    """The session's Synapse (started on first use, stopped when pytest ends): relaxed limits,
+    Synapse's own (``default-limits``) or ``RATED`` messages (``rated``)."""
     key = (id(request.config), kind)
     if key not in _SESSIONS:
         root = Path(tempfile.mkdtemp(prefix=f"alliance-bot-synapse-{kind}-"))
-        server = SynapseServer(root / "synapse", default_limits=kind == "default-limits")
+        server = SynapseServer(
+            root / "synapse",
+            default_limits=kind == "default-limits",
+            rc_message=RATED if kind == "rated" else None,
+        )
         server.start()
         session = Session(server, root)
         _SESSIONS[key] = session

@@ -128,7 +128,9 @@ class MatrixAdapter:
         )
         return cls(
             client,
-            MatrixPort(client, clock),
+            MatrixPort(
+                client, clock, per_second=config.messages_per_second, burst=config.messages_burst
+            ),  # fmt: skip
             access_token=config.access_token.get_secret_value() if config.access_token else None,
             password=config.password.get_secret_value() if config.password else None,
             device_id=config.device_id,
@@ -152,6 +154,7 @@ class MatrixAdapter:
         self._stopping = False
         self._dispatching = False
         self.matrix_port.closed = False
+        self.matrix_port.share(runtime.shared_pace)
         self.lease = runtime.lease(f"matrix-sync:{self.client.user}")
         self._lease_stop = asyncio.Event()
         self._lease_task = asyncio.create_task(

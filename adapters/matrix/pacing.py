@@ -1,9 +1,13 @@
-"""Honouring the homeserver's “slow down” (M_LIMIT_EXCEEDED) for every send of the account."""
+"""Honouring the homeserver's “slow down” (M_LIMIT_EXCEEDED) for every send of the account,
+and, with several workers on one account, for all of them (``Rate``)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
+
+from bot.ports import SharedPace
 
 
 class Pacer:
@@ -48,3 +52,43 @@ def retry_after_seconds(body_ms: object, header: str | None, default: float = 1.
         except ValueError:
             pass
     return default
+
+
+class MemoryPace:
+    """A ``SharedPace`` for one process (SQLite): the same schedule, kept in memory."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+
+    async def book(self, key: str, per_second: float, burst: int) -> float:
+        now = time.time()
+        slot = max(self._next.get(key, 0.0), now)
+        if per_second <= 0:
+            return slot - now
+        interval = 1.0 / per_second
+        self._next[key] = slot + interval
+        return max(0.0, slot - max(burst - 1, 0) * interval - now)
+
+    async def hold(self, key: str, seconds: float) -> None:
+        self._next[key] = max(self._next.get(key, 0.0), time.time() + seconds)
+
+
+@dataclass
+class Rate:
+    """The account's messages, booked under ``key`` with every worker on the database: at
+    most ``per_second`` (0: no rate of our own), and a “slow down” one worker met holds all."""
+
+    shared: SharedPace
+    key: str
+    per_second: float = 0.0
+    burst: int = 5
+    waited: float = field(default=0.0)
+
+    async def slot(self) -> None:
+        delay = await self.shared.book(self.key, self.per_second, self.burst)
+        if delay > 0:
+            self.waited += delay
+            await asyncio.sleep(delay)
+
+    async def hold(self, seconds: float) -> None:
+        await self.shared.hold(self.key, seconds)

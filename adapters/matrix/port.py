@@ -36,6 +36,7 @@ from bot.ports import (
     Reply,
     ReplyTo,
     Sent,
+    SharedPace,
     Unreachable,
     Waiting,
 )
@@ -43,7 +44,7 @@ from bot.ports import (
 if TYPE_CHECKING:
     from adapters.matrix.placement import Placement
 
-from adapters.matrix.pacing import Pacer, retry_after_seconds
+from adapters.matrix.pacing import MemoryPace, Pacer, Rate, retry_after_seconds
 
 log = logging.getLogger(__name__)
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ProtocolError)
@@ -75,11 +76,15 @@ class MatrixPort:
         clock: Clock,
         *,
         join_timeout: float = 20.0,
+        per_second: float = 0.0,
+        burst: int = 5,
     ) -> None:
         self.client = client
         self.clock = clock
         self.join_timeout = join_timeout
         self.pacer = Pacer()
+        self.rate = Rate(MemoryPace(), f"matrix:{client.user}", per_second, burst)
+        """The account's rate, shared by every worker once ``share`` is called."""
         self.synced = asyncio.Condition()
         self.direct: dict[str, list[str]] = {}
         """``m.direct``: user id -> the DM rooms with them, newest last."""
@@ -107,7 +112,12 @@ class MatrixPort:
     @property
     def paced_seconds(self) -> float:
         """Seconds sends waited for the homeserver's slot, in total (``bot.ports.Paced``)."""
-        return self.pacer.waited
+        return self.pacer.waited + self.rate.waited
+
+    def share(self, shared: SharedPace | None) -> None:
+        """Book the account's sends with every other worker on the database (PostgreSQL)."""
+        if shared is not None:
+            self.rate.shared = shared
 
     async def send(self, to: Destination, message: Outgoing) -> Sent:
         room_id = await self.room_for(to)
@@ -155,6 +165,7 @@ class MatrixPort:
             await self.wait_for(lambda: self.open or self.closed, LOGIN_WAIT)
         if not self.open:  # not a failed attempt: the outbox looks again shortly
             raise Waiting(LOGIN_RECHECK_SECONDS, "the bot is not logged in to Matrix yet")
+        await self.rate.slot()  # the workers' shared schedule, and any worker's hold
         if not self.pacer.limited:
             event_id = await self._attempt(room_id, event_type, content, tx_id)
         else:  # one send at a time, each at the homeserver's next free slot
@@ -167,6 +178,7 @@ class MatrixPort:
                     self.pacer.limited = False
         if event_id is None:  # refused: the outbox's one retry policy decides what next
             wait = self.pacer.not_before - time.monotonic()
+            await self.rate.hold(wait)  # every worker waits it out
             raise RateLimited(max(wait, 0.0), f"M_LIMIT_EXCEEDED in {room_id}")
         return event_id
 

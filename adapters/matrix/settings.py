@@ -25,6 +25,11 @@ class MatrixSettings(BaseModel):
     device_id: str | None = None
     store_path: Path | None = None
     pickle_key: SecretStr | None = None
+    messages_per_second: float = 0.0
+    """The bot account's own rate, kept by all workers together; 0: none (the homeserver's
+    “slow down” is honoured by every worker). Set it just under the homeserver's ``rc_message``
+    for the account when many workers share it."""
+    messages_burst: int = 5
 
     @property
     def configured(self) -> bool:

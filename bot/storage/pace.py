@@ -37,6 +37,24 @@ _BOOK = text(
 )
 
 
+_HOLD = text(
+    """
+    INSERT INTO adapter_state (platform, name, value, updated_at)
+    VALUES (:platform, :key, :until, :at)
+    ON CONFLICT (platform, name) DO UPDATE
+    SET value = CAST(GREATEST(CAST(adapter_state.value AS double precision),
+                              CAST(:until AS double precision)) AS text),
+        updated_at = :at
+    """
+).bindparams(
+    bindparam("platform", type_=String),
+    bindparam("key", type_=String),
+    bindparam("until", type_=String),
+    bindparam("at", type_=DateTime(timezone=True)),
+)
+_READ = text("SELECT value FROM adapter_state WHERE platform = :platform AND name = :key")
+
+
 class StorePace:
     def __init__(self, db: Database, now: Callable[[], float] = time.time) -> None:
         if db.is_sqlite:
@@ -45,8 +63,10 @@ class StorePace:
         self._now = now
 
     async def book(self, key: str, per_second: float, burst: int) -> float:
-        if per_second <= 0:
-            return 0.0
+        if per_second <= 0:  # no rate of our own: only a hold some worker met
+            async with self.db.session() as s:
+                held = await s.scalar(_READ, {"platform": PLATFORM, "key": key[:255]})
+            return max(0.0, float(held) - self._now()) if held is not None else 0.0
         interval = 1.0 / per_second
         tolerance = max(burst - 1, 0) * interval
         now = self._now()
@@ -64,3 +84,17 @@ class StorePace:
             )
         slot = float(value) - interval
         return max(0.0, slot - tolerance - self._now())  # counted from now: the booking took time
+
+    async def hold(self, key: str, seconds: float) -> None:
+        """The next slot under ``key``, for every worker, is ``seconds`` from now at the
+        earliest (a rate's schedule moves on from there)."""
+        async with self.db.session() as s:
+            await s.execute(
+                _HOLD,
+                {
+                    "platform": PLATFORM,
+                    "key": key[:255],
+                    "until": repr(self._now() + max(seconds, 0.0)),
+                    "at": datetime.now(UTC),
+                },
+            )
