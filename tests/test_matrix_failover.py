@@ -269,3 +269,37 @@ async def test_the_sync_lease_moves_when_its_holder_dies_and_nothing_is_handled_
         for w in workers:
             await w.process.close()
         await asyncio.gather(*(member.stop() for member in members.values()))
+
+
+async def test_two_workers_given_one_access_token_do_not_share_its_device(
+    request: pytest.FixtureRequest, postgres: PostgresServer | None, tmp_path: Path
+) -> None:
+    """An operator gives both workers the same access token (one device): the second says
+    why it waits instead of syncing as that device too, and takes it when the first dies."""
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
+    url = await asyncio.to_thread(postgres.create_database, f"onedevice_{os.getpid()}")
+    session = await asyncio.to_thread(shared_session, request)
+    bot = await asyncio.to_thread(session.server.register, f"bot{secrets.token_hex(4)}")
+    db = Database(url)
+    await db.upgrade()
+    await db.dispose()
+    workers = [worker(url, tmp_path, n, session.server.url, bot) for n in range(2)]
+    for w in workers:
+        w.process.env.pop("ALLIANCE_BOT_MATRIX__PASSWORD")
+        w.process.env["ALLIANCE_BOT_MATRIX__ACCESS_TOKEN"] = bot.access_token
+    first, second = (w.process for w in workers)
+    try:
+        await first.start()
+        await first.until(lambda: DEVICE.search(first.tail(10**6)) is not None, "a login")
+        await second.start()
+        await second.until(lambda: "already uses Matrix device" in second.tail(), "why it waits")
+        assert DEVICE.search(second.tail(10**6)) is None  # it never synced as the device
+        assert "ALLIANCE_BOT_MATRIX__PASSWORD" in second.tail()
+        await first.kill()
+        await second.until(lambda: DEVICE.search(second.tail(10**6)) is not None, "takes it", 60)
+        assert DEVICE.findall(second.tail(10**6)) == [bot.device_id]
+        assert "Traceback" not in second.tail(10**6)
+    finally:
+        for w in workers:
+            await w.process.close()

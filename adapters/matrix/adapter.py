@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import logging
 import secrets
-from pathlib import Path
 
 from nio import LoginResponse, SyncError, SyncResponse, WhoamiResponse
 
 from adapters.matrix import settings as matrix_settings
 from adapters.matrix import translate
 from adapters.matrix.client import BotClient, client_config
+from adapters.matrix.device import DeviceClaim, DeviceTaken, stored_device
 from adapters.matrix.inbound import DECLINE, Inbound
 from adapters.matrix.placement import Placement
 from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
@@ -99,6 +98,7 @@ class MatrixAdapter:
         self._loop_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._lease_stop = asyncio.Event()
+        self.device = DeviceClaim(None, "", self._lease_stop)  # claimed at login (device.py)
         self._stopping = False
         self._handling = False
         self._dispatching = False
@@ -157,6 +157,7 @@ class MatrixAdapter:
         self.matrix_port.share(runtime.shared_pace)
         self.lease = runtime.lease(f"matrix-sync:{self.client.user}")
         self._lease_stop = asyncio.Event()
+        self.device = DeviceClaim(runtime, str(self.client.user), self._lease_stop)
         self._lease_task = asyncio.create_task(
             self.lease.run(self._took, self._lost, self._lease_stop), name="matrix:lease"
         )
@@ -186,6 +187,7 @@ class MatrixAdapter:
         if lease_task is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(lease_task, timeout=15)
+        await self.device.release()
         try:
             await asyncio.wait_for(self.tasks.wait(), timeout=15)
         except TimeoutError:
@@ -233,7 +235,7 @@ class MatrixAdapter:
                     await asyncio.sleep(rest)
             except asyncio.CancelledError:
                 raise
-            except (SyncFailed, *TRANSPORT_ERRORS) as exc:
+            except (SyncFailed, DeviceTaken, *TRANSPORT_ERRORS) as exc:
                 if down_since is None:
                     down_since = loop.time()
                     log.warning(
@@ -262,13 +264,20 @@ class MatrixAdapter:
                 if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
                     raise SyncFailed(f"the access token was refused: {whoami}")
                 device = str(whoami.device_id)
+            await self.device.claim(device)
             self.client.restore_login(user_id, device, self.access_token)
         else:
             recorded = await directory.get_state(self.name, self._state_key("device"))
-            self.client.device_id = self.device_id or self._stored_device(recorded) or ""
+            self.client.device_id = (
+                self.device_id
+                or stored_device(self.client.store_path, str(self.client.user), recorded)
+                or ""
+            )
+            await self.device.claim(self.client.device_id)  # a new device is nobody's yet
             response = await self.client.login(self.password, device_name="alliance-bot")
             if not isinstance(response, LoginResponse):
                 raise SyncFailed(f"login refused: {getattr(response, 'message', response)}")
+            await self.device.claim(str(self.client.device_id))
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         salt = await directory.get_state(self.name, "transaction-salt")
@@ -282,20 +291,6 @@ class MatrixAdapter:
             self.own = self._load_own()
         self._logged_in = True
         log.info("Matrix: %s logged in as device %s", user_id, self.client.device_id)
-
-    def _stored_device(self, recorded: str | None) -> str | None:
-        """The device whose crypto store is in this worker's store path: each worker keeps a
-        device of its own (two processes on one device would break its encryption). Several:
-        the one recorded by an earlier version, else the latest used."""
-        prefix = f"{self.client.user}_"
-        stores = sorted(
-            Path(self.client.store_path).glob(glob.escape(prefix) + "*.db"),
-            key=lambda path: path.stat().st_mtime,
-        )
-        devices = [path.name[len(prefix) : -len(".db")] for path in stores]
-        if recorded in devices:
-            return recorded
-        return devices[-1] if devices else None
 
     def _load_own(self) -> str | None:
         store = self.client.store
