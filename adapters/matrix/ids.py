@@ -1,4 +1,5 @@
-"""What the alliance file writes for Matrix: a member's full user id and a room id or alias.
+"""What the alliance file writes for Matrix: a member's full user id and a room id or alias;
+and what people type before a command there (``COMMAND_PREFIX``).
 
 Any homeserver: ``@ana:partner.example`` and ``@bo:matrix.other.org:8448`` are accounts like
 ``@anna:example.org``. Pure (no nio), so ``alliance-bot alliance validate`` checks Matrix ids
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+COMMAND_PREFIX = "!"
+"""``!digest``: in Matrix rooms plain words are answers."""
 USER = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 ROOM = re.compile(r"^[!#][^\s:]+(:[A-Za-z0-9.\-]+(:\d+)?)?$")
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.matrix import ids
 from bot.events import (
     STAR,
     ChoicePicked,
@@ -141,8 +142,9 @@ def inbound(
     text = (strip_reply_fallback(body) if reply_to else body).strip()
     if not text:
         return None
-    if text.startswith("!") and len(text) > 1 and not text[1].isspace():
-        head, _, rest = text[1:].partition(" ")
+    prefix = ids.COMMAND_PREFIX
+    if text.startswith(prefix) and len(text) > len(prefix) and not text[len(prefix)].isspace():
+        head, _, rest = text[len(prefix) :].partition(" ")
         return CommandReceived(**base, name=head.lower(), args=rest.strip(), thread=thread)
     return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to)
 
@@ -287,7 +289,7 @@ def reply_content(
         reply_to=reply_to,
         mentions=mentions,
         html_body=reply.formats.get("html", ""),
-        notes=[f"{a.label}: !{a.command}" for a in reply.actions],
+        notes=[f"{a.label}: {ids.COMMAND_PREFIX}{a.command}" for a in reply.actions],
     )
     content[REPLY_TO_KEY] = answering
     return content

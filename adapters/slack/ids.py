@@ -1,4 +1,5 @@
-"""What the alliance file writes for Slack: a member's ``TEAM:USER`` account and a channel id.
+"""What the alliance file writes for Slack: a member's ``TEAM:USER`` account and a channel id;
+and what people type before a command there (``COMMAND_PREFIX``, a slash command).
 
 Pure (no Slack library), so ``alliance-bot alliance validate`` checks Slack ids without the
 ``slack`` extra installed.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+COMMAND_PREFIX = "/"
+"""``/digest``: Slack's slash commands (a bare command word also works at the top of the DM)."""
 USER = re.compile(r"^(T[A-Z0-9]{2,})[:/](U|W)[A-Z0-9]{2,}$")
 CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 

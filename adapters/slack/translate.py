@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.slack import ids
 from bot.events import (
     STAR,
     ChoicePicked,
@@ -40,7 +41,9 @@ ACTION_SKIP = "alliance_skip"
 MODAL_CALLBACK = "alliance_answer_modal"
 ANSWER_BLOCK = "answer"
 ANSWER_INPUT = "value"
-COMMANDS = ("/checkin", "/digest", "/campaign", "/alliance-help")
+COMMANDS = tuple(
+    ids.COMMAND_PREFIX + word for word in ("checkin", "digest", "campaign", "alliance-help")
+)
 COMMAND_ACTIONS = re.compile(rf"^{COMMAND_BUTTON}(_\d+)?$")
 """``alliance_command``, and ``alliance_command_<n>`` for the n-th of several in one block."""
 BUTTON_COMMANDS = frozenset({"star", "unstar", "share", "unshare"})
