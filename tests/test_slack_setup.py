@@ -15,6 +15,7 @@ import yaml
 
 from adapters.settings import Settings
 from adapters.slack.adapter import EVENTS_PATH, SlackAdapter
+from adapters.slack.settings import SlackSettings
 from adapters.slack.translate import COMMANDS
 from bot.clock import ManualClock
 from bot.domain.errors import UserError
@@ -53,15 +54,20 @@ def test_the_manifest_asks_for_the_least_and_matches_the_code() -> None:
     manifest = yaml.safe_load((REPO / "adapters" / "slack" / "manifest.yaml").read_text("utf-8"))
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
     assert tuple(commands) == COMMANDS
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {
         "chat:write",
         "im:write",
         "im:history",
         "channels:history",
+        "channels:read",
+        "groups:read",
         "commands",
         "files:write",
         "reactions:read",
     }
+    # Installing asks for what the app declares: Slack refuses a scope it was not given.
+    assert set(SlackSettings().scopes.split(",")) == scopes
     events = manifest["settings"]["event_subscriptions"]
     assert set(events["bot_events"]) == {
         "app_home_opened",
