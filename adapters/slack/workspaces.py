@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackTokenRotationError
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
 from adapters.slack.installs import InstallationStore
@@ -30,6 +31,10 @@ NOT_INSTALLED = (
     "Slack workspace {team} has not installed the app (its organisation's admin opens the "
     "install link from “installs”)"
 )
+
+
+REREAD_WAITS = (0.2, 0.5, 1.5)
+"""After Slack refused a refresh token: when to look for another worker's refresh."""
 
 
 class WorkspaceGone(Rejected):
@@ -98,27 +103,42 @@ class InstalledTokens:
             since = record.gone_at.strftime("%Y-%m-%d %H:%M UTC") if record.gone_at else "?"
             raise WorkspaceGone(f"{record.gone_reason} on {since}")
         if self.rotator is not None and installation.bot_refresh_token:
-            try:
-                refreshed = await self.rotator.perform_token_rotation(
-                    installation=installation, minutes_before_expiration=self.rotation_minutes
-                )
-            except SlackTokenRotationError as exc:
-                error = getattr(exc.api_error, "response", {}) or {}
-                raise WorkspaceGone(
-                    f"Slack refused to refresh workspace {team}'s token "
-                    f"({error.get('error', 'unknown error')})"
-                ) from exc
-            except (SlackApiError, OSError, TimeoutError) as exc:
-                raise PlatformError(f"refreshing workspace {team}'s token failed: {exc}") from exc
-            if refreshed is not None:
-                await self.store.async_save(refreshed)
-                installation = refreshed
-                self.refreshed += 1
-                log.info("refreshed the bot token of Slack workspace %s", team)
+            installation = await self._rotate(team, installation, self.rotator)
         self._cache[team] = _Token(
             str(installation.bot_token), installation.bot_token_expires_at, time.monotonic()
         )
         return str(installation.bot_token)
+
+    async def _rotate(
+        self, team: str, installation: Installation, rotator: AsyncTokenRotator
+    ) -> Installation:
+        """The installation with a token that does not expire soon. Another worker may have
+        used the same refresh token a moment before (Slack then refuses it): its saved
+        installation is the answer, not a workspace gone."""
+        try:
+            refreshed = await rotator.perform_token_rotation(
+                installation=installation, minutes_before_expiration=self.rotation_minutes
+            )
+        except SlackTokenRotationError as exc:
+            for wait in REREAD_WAITS:
+                await asyncio.sleep(wait)
+                found = await self.store.async_find_installation(enterprise_id=None, team_id=team)
+                if found is not None and found.bot_refresh_token != installation.bot_refresh_token:
+                    log.info("Slack workspace %s: another worker refreshed its token", team)
+                    return found
+            error = getattr(exc.api_error, "response", {}) or {}
+            raise WorkspaceGone(
+                f"Slack refused to refresh workspace {team}'s token "
+                f"({error.get('error', 'unknown error')})"
+            ) from exc
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            raise PlatformError(f"refreshing workspace {team}'s token failed: {exc}") from exc
+        if refreshed is None:
+            return installation
+        await self.store.async_save(refreshed)
+        self.refreshed += 1
+        log.info("refreshed the bot token of Slack workspace %s", team)
+        return refreshed
 
 
 class Workspaces:
