@@ -34,6 +34,16 @@ async def delivery_by_ref(s: AsyncSession, platform: str, ref: str) -> Delivery 
     return row
 
 
+async def still_open(s: AsyncSession, delivery: Delivery, now: datetime) -> bool:
+    """Whether this prompt still takes an answer (or a skip): sent, recent, not answered."""
+    if delivery.status != DeliveryStatus.SENT.value or delivery.sent_at is None:
+        return False
+    if delivery.sent_at < now - OPEN_FOR:
+        return False
+    answered = await s.scalar(select(CheckIn.id).where(CheckIn.delivery_id == delivery.id).limit(1))
+    return answered is None
+
+
 async def latest_open(
     s: AsyncSession, member: m.Member, now: datetime, platform: str | None = None
 ) -> Delivery | None:

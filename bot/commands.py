@@ -13,12 +13,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit, reach
-from bot.checkins import delivery_by_ref, latest_open
+from bot.checkins import delivery_by_ref, latest_open, still_open
 from bot.digest import commands as digest_commands
 from bot.digest.chartcache import ChartCache
 from bot.digest.export import checkin_query, checkins_csv
 from bot.domain.errors import UserError
-from bot.domain.values import DeliveryStatus, Role
+from bot.domain.values import DeliveryKind, DeliveryStatus, Role
 from bot.events import CommandReceived
 from bot.ports import Attachment, Reply
 from bot.privacy.erase import delete_all, export_name, forget_checkin
@@ -118,13 +118,24 @@ async def _checkin(ctx: CommandContext, args: str) -> list[Reply]:
 
 
 async def _skip(ctx: CommandContext, args: str) -> list[Reply]:
-    """Skip the prompt the command was given on (a button in its thread), else the latest."""
-    delivery = None
+    """Skip the prompt the command was given on (its button, or typed in its thread): only
+    when it is the member's own and still open, never another one instead. Given nowhere in
+    particular, the latest open question."""
     if ctx.event.thread:
         delivery = await delivery_by_ref(ctx.session, ctx.event.platform, ctx.event.thread)
-        if delivery is not None and delivery.member_id != ctx.member.id:
-            delivery = None
-    delivery = delivery or await latest_open(ctx.session, ctx.member, ctx.now)
+        mine = delivery is not None and delivery.member_id == ctx.member.id
+        if delivery is None or not mine or delivery.kind != DeliveryKind.PROMPT.value:
+            raise UserError(
+                "That message is not a question of yours, so nothing was skipped. To skip the "
+                "question waiting for you, use Skip on it, or send skip in our direct chat."
+            )
+        if not await still_open(ctx.session, delivery, ctx.now):
+            raise UserError(
+                "That question is no longer open (answered, skipped or too old), so nothing "
+                "was skipped."
+            )
+    else:
+        delivery = await latest_open(ctx.session, ctx.member, ctx.now)
     if delivery is None:
         raise UserError("There is nothing to skip: no question is waiting for you.")
     delivery.status = DeliveryStatus.SKIPPED.value
