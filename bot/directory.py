@@ -105,6 +105,33 @@ class Directory:
             )
             return list(addresses.all())
 
+    async def is_prompt(self, platform: str, message_ref: str) -> bool:
+        """Whether ``message_ref`` names a prompt (or a reminder of one) sent on ``platform``."""
+        async with self.db.session() as s:
+            delivery = await delivery_by_ref(s, platform, message_ref)
+            return delivery is not None and delivery.prompt_id is not None
+
+    async def accounts_like(self, platform: str, text: str) -> list[tuple[str, str]]:
+        """Active members' (account, name) on ``platform`` whose account or name holds
+        ``text`` (any case): the one meant by a part of a name, or the candidates."""
+        needle = text.strip().casefold()
+        if not needle:
+            return []
+        async with self.db.session() as s:
+            rows = (
+                await s.execute(
+                    select(m.Identity.external_id, m.Member.display_name)
+                    .join(m.Member, m.Member.id == m.Identity.member_id)
+                    .where(m.Identity.platform == platform, m.Member.active)
+                    .order_by(m.Identity.external_id)
+                )
+            ).all()
+        return [
+            (str(account), str(name))
+            for account, name in rows
+            if needle in str(account).casefold() or needle in str(name).casefold()
+        ]
+
     async def check_answer(self, platform: str, message_ref: str, text: str) -> str | None:
         """The polite reason ``text`` would be refused for that prompt, or None if it is fine."""
         async with self.db.session() as s:

@@ -39,6 +39,14 @@ class Lookups(Protocol):
         """True when some member's account on ``platform`` starts with ``prefix``."""
         ...
 
+    async def is_prompt(self, platform: str, message_ref: str) -> bool:
+        """Whether ``message_ref`` names a prompt (or a reminder of one) on ``platform``."""
+        ...
+
+    async def accounts_like(self, platform: str, text: str) -> list[tuple[str, str]]:
+        """(account, name) of active members whose account or name holds ``text``."""
+        ...
+
     async def check_answer(self, platform: str, message_ref: str, text: str) -> str | None:
         """Why ``text`` would be refused as the answer to that prompt, or None."""
         ...

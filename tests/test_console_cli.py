@@ -103,3 +103,22 @@ async def test_stopping_sends_what_was_already_accepted(tmp_path: Path, sqlite_u
     async with h.runtime.db.session() as s:
         assert (await s.scalars(select(Delivery.status))).all() == ["sent"]
     await h.runtime.db.dispose()
+
+
+def test_names_references_and_long_waits_are_met_with_a_sentence(tmp_path: Path) -> None:
+    """`as` takes an unambiguous part of a name and lists the candidates of an ambiguous one;
+    a reply to a reference that is no prompt stores nothing and says so; a wait of hours at
+    normal speed says how to move the clock instead of sleeping for hours."""
+    script = "as tom\nas a\nreply p999 Our barrier is funding.\nwait 2h\nmydata\nas Anna Schmidt\n"
+    started = time.monotonic()
+    result = cli(tmp_path, "demo", stdin=script, timeout=60)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "You are now tom-peeters — Tom Peeters" in out
+    assert "“a” could be" in out and "anna-schmidt" in out  # several names hold an a
+    assert "There is no prompt “p999”" in out and "Nothing was stored" in out
+    assert "wait 2h would sleep that long for real" in out and "--speed 3600" in out
+    assert "You are now anna-schmidt" in out  # a full name
+    assert "You have no check-ins yet" in out  # the reply to p999 stored nothing
+    assert time.monotonic() - started < 45  # no two-hour sleep
+    assert "Traceback" not in result.stderr

@@ -13,10 +13,15 @@ from adapters.console.port import ConsolePort
 from adapters.console.translate import Directive, parse_line
 from bot.clock import ManualClock
 from bot.edge import Harness
+from bot.events import ChoicePicked, MessageReceived
 from bot.storage.outage import is_outage
 from bot.text import quote
 
 log = logging.getLogger(__name__)
+PLATFORM = "console"
+LONGEST_REAL_WAIT = 300.0
+"""At normal speed, ``wait`` sleeps for real up to five minutes (the first prompt of the demo
+is a minute away); a longer wait says how to move the clock instead."""
 
 
 async def stdin_lines() -> AsyncIterator[str]:
@@ -51,8 +56,8 @@ class ConsoleApp:
 
     async def greet(self) -> None:
         if not self.me:
-            self.me = await self.runtime.directory.first_admin("console") or ""
-        who = await self.runtime.directory.display_name("console", self.me) if self.me else None
+            self.me = await self.runtime.directory.first_admin(PLATFORM) or ""
+        who = await self.runtime.directory.display_name(PLATFORM, self.me) if self.me else None
         self.out(
             f"You are {self.me} — {who or 'not a member'}. Type help for commands; "
             "“as <name>” switches member; “reply <ref> <answer>” answers a prompt."
@@ -89,6 +94,14 @@ class ConsoleApp:
             return True
         if isinstance(parsed, Directive):
             return await self._directive(parsed)
+        ref = parsed.thread if isinstance(parsed, MessageReceived) else None
+        ref = parsed.message_ref if isinstance(parsed, ChoicePicked) else ref
+        if ref and not await self.runtime.directory.is_prompt(PLATFORM, ref):
+            self.out(
+                f"! There is no prompt “{quote(ref)}”: reply and pick take the reference shown "
+                "with a prompt (like p3). Nothing was stored."
+            )
+            return True
         await self.runtime.handle(parsed)
         await self.runtime.replies_sent(parsed)  # printed by the port, under the line
         return True
@@ -97,15 +110,7 @@ class ConsoleApp:
         if directive.name in ("quit", "exit"):
             return False
         if directive.name == "as":
-            who = await self.runtime.directory.display_name("console", directive.argument)
-            if who is None:
-                self.out(
-                    f"! There is no member “{quote(directive.argument)}” on the console; "
-                    "alliance-bot alliance show lists them."
-                )
-            else:
-                self.me = directive.argument
-                self.out(f"You are now {self.me} — {who}.")
+            await self._become(directive.argument)
         elif directive.name == "whoami":
             self.out(f"You are {self.me}.")
         elif directive.name == "time":
@@ -119,6 +124,13 @@ class ConsoleApp:
             else:
                 await self.runtime.advance(clock.now() + timedelta(seconds=directive.seconds))
         elif directive.name == "wait":
+            if self.speed == 1.0 and directive.seconds > LONGEST_REAL_WAIT:
+                self.out(
+                    f"! At normal speed, wait {directive.argument} would sleep that long for "
+                    "real, so nothing waited. To move time faster run demo --speed 3600 (an hour "
+                    f"a second), or demo --manual-clock and type advance {directive.argument}."
+                )
+                return True
             if self.speed != 1.0:  # a fast clock: wait until it has moved that far
                 target = self.runtime.clock.now() + timedelta(seconds=directive.seconds)
                 while self.runtime.clock.now() < target:  # noqa: ASYNC110 (another task moves it)
@@ -127,3 +139,28 @@ class ConsoleApp:
                 await asyncio.sleep(directive.seconds)
             await self.runtime.settle()
         return True
+
+    async def _become(self, name: str) -> None:
+        """``as``: a console account, or an unambiguous part of a member's account or name."""
+        directory = self.runtime.directory
+        who = await directory.display_name(PLATFORM, name)
+        if who is None:
+            found = await directory.accounts_like(PLATFORM, name)
+            exact = [f for f in found if name.casefold() in (f[0].casefold(), f[1].casefold())]
+            found = exact or found
+            if len(found) == 1:
+                name = found[0][0]
+                who = await directory.display_name(PLATFORM, name)
+            elif found:
+                names = ", ".join(account for account, _ in found[:10])
+                more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+                self.out(f"! “{quote(name)}” could be {names}{more}; type more of the name.")
+                return
+        if who is None:
+            self.out(
+                f"! There is no member “{quote(name)}” on the console; "
+                "alliance-bot alliance show lists them."
+            )
+            return
+        self.me = name
+        self.out(f"You are now {self.me} — {who}.")
