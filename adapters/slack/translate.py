@@ -152,17 +152,20 @@ def message_event(body: Payload, now: datetime) -> MessageReceived | CommandRece
 def _edit_event(
     body: Payload, event: Mapping[str, Any], team: str, now: datetime
 ) -> MessageReceived | None:
-    """A member edited a message: the core revises the check-in it produced, if any."""
+    """A member edited a message: the core revises the check-in it produced, if any (the
+    edited message's ts, or the previous message's when Slack leaves it out of the new one)."""
     new, old = event.get("message"), event.get("previous_message")
     channel = event.get("channel")
     if not isinstance(new, Mapping) or not isinstance(channel, str):
         return None
-    user, ts = new.get("user"), new.get("ts")
+    before = old if isinstance(old, Mapping) else {}
+    user = new.get("user") or before.get("user")
+    ts = new.get("ts") or before.get("ts")
     if new.get("bot_id") or not isinstance(user, str) or not isinstance(ts, str):
         return None
     if isinstance(old, Mapping) and old.get("text") == new.get("text"):
         return None  # an unfurl or a reaction count changed, not the words
-    thread_ts = new.get("thread_ts")
+    thread_ts = new.get("thread_ts") or before.get("thread_ts")
     edited = _get(new, "edited", "ts") or event.get("event_ts") or ""
     return MessageReceived(
         platform=PLATFORM,

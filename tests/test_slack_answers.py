@@ -1,0 +1,54 @@
+"""Answers the Slack way, end to end: an edit that names its message only in
+``previous_message``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakeslack_parts import Message
+from tests.harnesses.slack import SlackHarness, message_event
+from tests.test_slack_adapter import checkins, make, prompts
+
+
+@pytest.fixture
+async def h(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
+) -> AsyncIterator[SlackHarness]:
+    harness = await make(request, tmp_path, sqlite_url)
+    try:
+        yield harness
+    finally:
+        await harness.runtime.stop()
+        await harness.stop()
+
+
+def in_thread(prompt: Message, raw_text: str, **extra: Any) -> dict[str, Any]:
+    """Berta's message in the prompt's thread, with Slack's own markup in ``raw_text``."""
+    body = message_event("U0BERTA", prompt.channel, "", thread_ts=prompt.ts)
+    body["event"].update(text=raw_text, **extra)
+    return body
+
+
+async def test_an_edit_without_message_ts_revises_the_check_in(h: SlackHarness) -> None:
+    text = (await prompts(h))["text"]
+    first = in_thread(text, "Too little time.")
+    await h.replies_to(h.slack.event(first))
+    original = first["event"]
+    edit = {
+        "type": "message", "subtype": "message_changed", "channel": text.channel,
+        "event_ts": "1700000099.000001", "ts": "1700000099.000001",
+        "message": {"type": "message", "user": "U0BERTA",
+                    "text": "Too little time, and no calendar.",
+                    "edited": {"user": "U0BERTA", "ts": "1700000099.0"}},
+        "previous_message": {"type": "message", "user": "U0BERTA", "text": original["text"],
+                             "ts": original["ts"], "thread_ts": text.ts},
+    }  # fmt: skip
+    body = {"team_id": "T0TEST", "event_id": "EvEDIT2", "type": "event_callback", "event": edit}
+    replies = await h.replies_to(h.slack.event(body))
+    assert "Updated" in replies[0]
+    [checkin] = await checkins(h)
+    assert checkin.answer_text == "Too little time, and no calendar." and checkin.edited_at
