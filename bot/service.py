@@ -11,13 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chatter import mistyped_command, small_talk
 from bot.checkins import in_flight, latest_open
 from bot.commands import CommandContext, run_command
 from bot.digest.chartcache import ChartCache
 from bot.digest.stars import on_reaction
 from bot.directory import member_by_account
+from bot.domain.answers import parse_answer
 from bot.domain.errors import UserError
 from bot.domain.prompts import PromptDef
+from bot.domain.values import AnswerType
 from bot.events import (
     ChoicePicked,
     CommandReceived,
@@ -41,6 +44,10 @@ from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, Delivery, ProcessedEvent
 
 log = logging.getLogger(__name__)
+TYPO = (
+    "Did you mean “{word}”? I did not record that message. To answer the question waiting "
+    "for you, send the answer on its own."
+)
 SORRY = (
     "Sorry, something went wrong on my side and your message was not saved. "
     "Please try again in a minute; the backbone team has been told."
@@ -238,14 +245,34 @@ class Service:
             return []
         if not event.is_direct:
             return []
+        typo = mistyped_command(event.text)
+        if typo is not None:
+            return [Reply(TYPO.format(word=typo))]
         delivery = await latest_open(s, member, self.clock.now(), event.platform)
         if delivery is None and patient and await in_flight(s, member.id):
             raise _InFlight
+        if small_talk(event.text) and not await self._a_choice(s, delivery, event.text, member):
+            return []  # “thanks!”, “ok”, 👍: a courtesy, not an answer, and no reply to it
         if delivery is None:
             return [
                 Reply("I have no open question for you right now. Type help to see what I can do.")
             ]
         return await self.answer(s, member, delivery, event.text, "direct", event, answered)
+
+    async def _a_choice(
+        self, s: AsyncSession, delivery: Delivery | None, text: str, member: m.Member
+    ) -> bool:
+        """Whether ``text`` is one of the waiting prompt's choices (a choice may be “OK”)."""
+        if delivery is None or delivery.prompt_id is None:
+            return False
+        definition = await self.prompt(s, delivery.prompt_id)
+        if definition.answer is AnswerType.TEXT:
+            return False
+        try:
+            parse_answer(definition, text, member.locale)
+        except UserError:
+            return False
+        return True
 
     async def answer(
         self,

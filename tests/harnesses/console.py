@@ -100,6 +100,10 @@ class ConsoleHarness:
             if r.answering == event.event_id
         ]
 
+    async def say(self, member: str, text: str) -> list[str]:
+        """Plain text in the member's direct chat with the bot."""
+        return await self._send(member, text)
+
     async def reply(self, member: str, ref: str, text: str) -> list[str]:
         return await self._send(member, f"reply {ref} {text}")
 
