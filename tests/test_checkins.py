@@ -68,6 +68,19 @@ async def test_a_picked_choice_is_stored_by_key(h: ConsoleHarness) -> None:
     assert (checkin.answer_choice, checkin.source) == ("planned", "button")
 
 
+@pytest.mark.parametrize(
+    ("typed", "key"), [("yess", "yes"), ("Not yet but I plan", "planned"), ("oui", "yes")]
+)
+async def test_a_choice_is_taken_by_its_label_or_a_close_spelling(
+    h: ConsoleHarness, typed: str, key: str
+) -> None:
+    """Issue 15: a label (in any of the prompt's languages) or a close spelling of one."""
+    replies = await h.reply("lea", h.inbox("lea")[0].ref, typed)
+    assert "Thank you" in replies[0], replies
+    [checkin] = await checkins(h)
+    assert checkin.answer_choice == key
+
+
 async def test_a_choice_outside_the_choices_lists_them(h: ConsoleHarness) -> None:
     replies = await h.reply("lea", h.inbox("lea")[0].ref, "maybe")
     assert "1. Yes" in replies[0] and "3. No" in replies[0]

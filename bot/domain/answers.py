@@ -16,6 +16,7 @@ The limits, for every answer type (a refused answer stores nothing and says how 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -133,6 +134,10 @@ def _how_to_write(where: Locale) -> str:
     )
 
 
+CLOSE_SPELLING = 0.8
+"""How alike (difflib's ratio) a typed choice must be to a label to count as it."""
+
+
 def parse_answer(prompt: PromptDef, text: str, locale: str = DEFAULT_LOCALE) -> Answer:
     """Check ``text`` against ``prompt``; UserError says what was expected, with an example."""
     value = storable(text).strip()
@@ -213,10 +218,19 @@ def _scale(prompt: PromptDef, value: str, locale: str) -> Answer:
 
 def _choice(prompt: PromptDef, value: str, locale: str) -> Answer:
     folded = _fold(value)
+    names: dict[str, set[str]] = {}  # a folded label or key -> the keys of the choices it names
     for index, choice in enumerate(prompt.choices, start=1):
         labels = {_fold(label) for label in choice.label.values()}
         if folded in labels | {_fold(choice.key), str(index)}:
             return Answer(pick(choice.label, locale), choice=choice.key)
+        for name in labels | {_fold(choice.key)}:
+            names.setdefault(name, set()).add(choice.key)
+    if len(folded) >= 3:  # a close spelling (“Not shure”) of one choice's label, and no other's
+        close = difflib.get_close_matches(folded, list(names), n=3, cutoff=CLOSE_SPELLING)
+        keys = set().union(*(names[name] for name in close)) if close else set()
+        if len(keys) == 1:
+            [chosen] = [c for c in prompt.choices if c.key in keys]
+            return Answer(pick(chosen.label, locale), choice=chosen.key)
     options = "; ".join(f"{i}. {pick(c.label, locale)}" for i, c in enumerate(prompt.choices, 1))
     raise UserError(
         f"“{quote(value)}” is not one of the choices. Answer with one of: {options} "
