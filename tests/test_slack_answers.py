@@ -1,8 +1,9 @@
-"""Answers the Slack way, end to end: an edit that names its message only in
-``previous_message``."""
+"""Answers the Slack way, end to end: mentions and links, and an edit that names its message
+only in ``previous_message``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,23 @@ def in_thread(prompt: Message, raw_text: str, **extra: Any) -> dict[str, Any]:
     return body
 
 
+async def test_mentions_and_links_are_stored_as_names_and_plain_links(h: SlackHarness) -> None:
+    text = (await prompts(h))["text"]
+    raw = (
+        "<@U0BO> and <@U0NOBODY> shared <https://x.org/plan|the plan> in <#C0GENERAL|general>, "
+        "<https://y.org> <!here>"
+    )
+    replies = await h.replies_to(h.slack.event(in_thread(text, raw)))
+    assert "Thank you" in replies[0]
+    [checkin] = await checkins(h)
+    assert checkin.answer_text == (
+        "@Bo and @U0NOBODY shared the plan (https://x.org/plan) in #general, https://y.org @here"
+    )
+    echoed = [c.body for c in h.fake.method_calls("chat.postMessage") if c.body.get("thread_ts")]
+    dumped = json.dumps(echoed)
+    assert "@Bo and @U0NOBODY" in dumped and "<!" not in dumped and "<@" not in dumped
+
+
 async def test_an_edit_without_message_ts_revises_the_check_in(h: SlackHarness) -> None:
     text = (await prompts(h))["text"]
     first = in_thread(text, "Too little time.")
@@ -42,7 +60,7 @@ async def test_an_edit_without_message_ts_revises_the_check_in(h: SlackHarness) 
         "type": "message", "subtype": "message_changed", "channel": text.channel,
         "event_ts": "1700000099.000001", "ts": "1700000099.000001",
         "message": {"type": "message", "user": "U0BERTA",
-                    "text": "Too little time, and no calendar.",
+                    "text": "Too little time and <@U0BO> agrees.",
                     "edited": {"user": "U0BERTA", "ts": "1700000099.0"}},
         "previous_message": {"type": "message", "user": "U0BERTA", "text": original["text"],
                              "ts": original["ts"], "thread_ts": text.ts},
@@ -51,4 +69,4 @@ async def test_an_edit_without_message_ts_revises_the_check_in(h: SlackHarness) 
     replies = await h.replies_to(h.slack.event(body))
     assert "Updated" in replies[0]
     [checkin] = await checkins(h)
-    assert checkin.answer_text == "Too little time, and no calendar." and checkin.edited_at
+    assert checkin.answer_text == "Too little time and @Bo agrees." and checkin.edited_at

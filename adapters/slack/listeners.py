@@ -35,6 +35,8 @@ Body = dict[str, Any]
 CHOICE_ACTIONS = re.compile(rf"^{tr.ACTION_CHOICE}_(\d+|select)$")
 STORE_WITHIN = 2.5
 """Seconds a message event waits to be stored before Slack hears 503 (Slack waits 3 s)."""
+NAMES_LOOKED_UP = 20
+"""Mentions in one message whose names are looked up (the rest stay ``@U…``)."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,8 @@ class Listeners:
         team, user = tr.split_account(event.sender)
         thread = event.thread if isinstance(event, MessageReceived) else None
         root = tr.split_ref(thread)[1] if thread else None
-        return await self._stored(
-            self._later(event, Where(team, user, event.channel, root), "message")
-        )
+        where = Where(team, user, event.channel, root)
+        return await self._stored(self._later(event, where, "message", body))
 
     async def on_choice(self, ack: AsyncAck, body: Body) -> None:
         await ack()
@@ -202,27 +203,58 @@ class Listeners:
             log.exception("could not check a modal answer; the core will")
         return None
 
-    def _later(self, event: InboundEvent, where: Where, name: str) -> asyncio.Future[bool]:
+    def _later(
+        self, event: InboundEvent, where: Where, name: str, message: Body | None = None
+    ) -> asyncio.Future[bool]:
         """Hand ``event`` to the core once at a time: a Slack retry arriving while the first
         copy is still being handled gets the first copy's future (the core's stored key covers
         the rest; it does not expect one event id twice in the same batch of answers). The core
-        stores the replies with the event's effect; the outbox posts them where ``where`` says."""
+        stores the replies with the event's effect; the outbox posts them where ``where`` says.
+        ``message``: the Events API body of a member's message, whose mentions are named first."""
         known = self._inflight.get(event.event_id)
         if known is not None:
             return known
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._inflight[event.event_id] = done
-        self.spawn(self._handle(event, where, done), name)
+        self.spawn(self._handle(event, where, done, message), name)
         return done
 
-    async def _handle(self, event: InboundEvent, where: Where, done: asyncio.Future[bool]) -> None:
+    async def _handle(
+        self,
+        event: InboundEvent,
+        where: Where,
+        done: asyncio.Future[bool],
+        message: Body | None = None,
+    ) -> None:
         stored = False
         try:
+            if message is not None:
+                event = await self._named(event, message)
             await self.runtime.handle(event, where.reply_to(event))
             stored = True
         finally:
             del self._inflight[event.event_id]
             done.set_result(stored)
+
+    async def _named(self, event: InboundEvent, message: Body) -> InboundEvent:
+        """``event`` again with the people it mentions by name, where the alliance knows them
+        (a stranger stays ``@U…``; a lookup that fails leaves that mention as it is)."""
+        users = tr.mentions(message)[:NAMES_LOOKED_UP]
+        if not users:
+            return event
+        team = tr.split_account(event.sender)[0]
+        names: dict[str, str] = {}
+        for user in users:
+            try:
+                found = await self.runtime.directory.display_name(
+                    tr.PLATFORM, tr.account(team, user)
+                )
+            except Exception:
+                log.exception("could not look up the name of a mentioned Slack user")
+                continue
+            if found:
+                names[user] = plain_name(found)
+        return tr.message_event(message, event.at, names) or event
 
     @staticmethod
     async def _stored(done: asyncio.Future[bool]) -> BoltResponse | None:
@@ -253,3 +285,9 @@ class Listeners:
             await call
         except (PlatformError, Rejected) as exc:
             log.warning("Slack refused a call: %s", exc)
+
+
+def plain_name(display: str) -> str:
+    """A member's name as the directory gives it, without the role it adds (“Ana (admin)”)."""
+    name, sep, _ = display.rpartition(" (")
+    return name if sep and name and display.endswith(")") else display

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack import ids
+from adapters.slack.mrkdwn import mentioned, readable
+from adapters.slack.mrkdwn import unescape as unescape  # the harness takes it from here
 from bot.events import (
     STAR,
     ChoicePicked,
@@ -80,11 +82,6 @@ def split_ref(ref: str) -> tuple[str, str]:
     return channel, ts
 
 
-def unescape(text: str) -> str:
-    """Slack sends ``&``, ``<`` and ``>`` typed by people as entities: store what they typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def when(ts: object, fallback: datetime) -> datetime:
     """A Slack ``ts`` (``"1700000000.000100"``) or epoch seconds as an aware UTC datetime."""
     try:
@@ -113,16 +110,29 @@ def _get(body: Payload, *path: str) -> Any:
     return node
 
 
-def message_event(body: Payload, now: datetime) -> MessageReceived | CommandReceived | None:
+def mentions(body: Payload) -> tuple[str, ...]:
+    """The user ids a message (or an edit's new text) mentions, to look their names up."""
+    event = body.get("event")
+    if not isinstance(event, Mapping):
+        return ()
+    text = _get(event, "message", "text") if "message" in event else event.get("text")
+    return mentioned(text) if isinstance(text, str) else ()
+
+
+def message_event(
+    body: Payload, now: datetime, names: Mapping[str, str] | None = None
+) -> MessageReceived | CommandReceived | None:
     """An Events API ``message`` callback -> a MessageReceived (a command when a DM starts with
     a command word, as on the console), or None when it is not a member writing to the bot:
-    the bot's own posts, joins and other subtypes, and channel messages outside a thread."""
+    the bot's own posts, joins and other subtypes, and channel messages outside a thread.
+    The text is read as plain text (:func:`readable`): ``names`` maps mentioned user ids to
+    names."""
     event = body.get("event")
     team = team_of(body)
     if not isinstance(event, Mapping) or event.get("type") != "message" or not team:
         return None
     if event.get("subtype") == "message_changed":
-        return _edit_event(body, event, team, now)
+        return _edit_event(body, event, team, now, names)
     if event.get("subtype") not in USER_SUBTYPES or event.get("bot_id"):
         return None
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
@@ -133,7 +143,7 @@ def message_event(body: Payload, now: datetime) -> MessageReceived | CommandRece
     thread = message_ref(channel, thread_ts) if thread_ts and thread_ts != ts else None
     if not is_direct and thread is None:
         return None
-    text = unescape(str(event.get("text") or ""))
+    text = readable(str(event.get("text") or ""), names)
     base: dict[str, Any] = {
         "platform": PLATFORM,
         "event_id": message_ref(channel, ts),
@@ -150,7 +160,11 @@ def message_event(body: Payload, now: datetime) -> MessageReceived | CommandRece
 
 
 def _edit_event(
-    body: Payload, event: Mapping[str, Any], team: str, now: datetime
+    body: Payload,
+    event: Mapping[str, Any],
+    team: str,
+    now: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> MessageReceived | None:
     """A member edited a message: the core revises the check-in it produced, if any (the
     edited message's ts, or the previous message's when Slack leaves it out of the new one)."""
@@ -174,7 +188,7 @@ def _edit_event(
         at=when(edited, now),
         channel=channel,
         is_direct=channel.startswith("D"),
-        text=unescape(str(new.get("text") or "")),
+        text=readable(str(new.get("text") or ""), names),
         thread=message_ref(channel, thread_ts) if thread_ts and thread_ts != ts else None,
         edits=message_ref(channel, ts),
     )
