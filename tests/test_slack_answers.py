@@ -1,5 +1,5 @@
-"""Answers the Slack way, end to end: mentions and links, and an edit that names its message
-only in ``previous_message``."""
+"""Answers the Slack way, end to end: a photo with its caption, mentions and links, and an edit
+that names its message only in ``previous_message``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from adapters.slack.listeners import FILE_NOT_KEPT, FILE_WITHOUT_WORDS
 from tests.fakeslack_parts import Message
 from tests.harnesses.slack import SlackHarness, message_event
 from tests.test_slack_adapter import checkins, make, prompts
+
+PHOTO = {"id": "F0PHOTO", "name": "stand.jpg", "mimetype": "image/jpeg", "filetype": "jpg"}
 
 
 @pytest.fixture
@@ -32,6 +35,31 @@ def in_thread(prompt: Message, raw_text: str, **extra: Any) -> dict[str, Any]:
     body = message_event("U0BERTA", prompt.channel, "", thread_ts=prompt.ts)
     body["event"].update(text=raw_text, **extra)
     return body
+
+
+def with_photo(prompt: Message, caption: str) -> dict[str, Any]:
+    return in_thread(prompt, caption, subtype="file_share", files=[PHOTO], upload=True)
+
+
+async def test_a_photos_caption_is_the_answer_and_the_photo_is_not_kept(h: SlackHarness) -> None:
+    text = (await prompts(h))["text"]
+    replies = await h.replies_to(h.slack.event(with_photo(text, "Our stand at the fair")))
+    assert any("Thank you" in r for r in replies) and FILE_NOT_KEPT in replies, replies
+    [checkin] = await checkins(h)
+    assert (checkin.answer_text, checkin.source) == ("Our stand at the fair", "thread")
+    [note] = [
+        c.body
+        for c in h.fake.method_calls("chat.postMessage")
+        if c.body.get("text") == FILE_NOT_KEPT
+    ]
+    assert note["thread_ts"] == text.ts and note["channel"] == text.channel
+
+
+async def test_a_photo_without_words_asks_for_typed_words(h: SlackHarness) -> None:
+    text = (await prompts(h))["text"]
+    replies = await h.replies_to(h.slack.event(with_photo(text, "")))
+    assert replies == [FILE_WITHOUT_WORDS]
+    assert await checkins(h) == []
 
 
 async def test_mentions_and_links_are_stored_as_names_and_plain_links(h: SlackHarness) -> None:

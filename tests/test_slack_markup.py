@@ -1,4 +1,4 @@
-"""Slack's markup in a member's message, read as plain text; edits, translated."""
+"""Slack's markup in a member's message, read as plain text; files and edits, translated."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from adapters.slack import translate as tr
 from adapters.slack.blocks import reply_payload
 from adapters.slack.listeners import plain_name
 from adapters.slack.mrkdwn import mentioned, readable
-from bot.events import MessageReceived
+from bot.events import CommandReceived, MessageReceived
 from bot.ports import Reply
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -64,6 +64,38 @@ def test_the_directorys_role_is_not_part_of_a_name() -> None:
 def body(**event: Any) -> dict[str, Any]:
     base = {"type": "message", "user": "U0BERTA", "ts": "1700000000.000200", "team": "T0TEST"}
     return {"team_id": "T0TEST", "event_id": "Ev01", "event": {**base, **event}}
+
+
+FILES = [{"id": "F0PHOTO", "name": "photo.jpg", "mimetype": "image/jpeg"}]
+
+
+def test_a_files_caption_is_the_message() -> None:
+    shared = body(
+        subtype="file_share",
+        channel="D0BERTA",
+        channel_type="im",
+        text="Our stand at the fair, with <@U0BO>",
+        thread_ts="1700000000.000100",
+        files=FILES,
+    )
+    event = tr.message_event(shared, NOW, {"U0BO": "Bo"})
+    assert isinstance(event, MessageReceived)
+    assert (event.text, event.thread) == (
+        "Our stand at the fair, with @Bo",
+        "D0BERTA:1700000000.000100",
+    )
+    assert tr.shared_files(shared) == 1 and tr.mentions(shared) == ("U0BO",)
+    bare = body(subtype="file_share", channel="D0BERTA", channel_type="im", text="", files=FILES)
+    alone = tr.message_event(bare, NOW)
+    assert isinstance(alone, MessageReceived) and alone.text == "" and tr.shared_files(bare) == 1
+    typed = body(channel="D0BERTA", channel_type="im", text="hi")
+    assert tr.shared_files(typed) == 0
+
+
+def test_a_files_caption_may_be_a_command() -> None:
+    shared = body(subtype="file_share", channel="D0BERTA", text="checkin 7", files=FILES)
+    event = tr.message_event(shared, NOW)
+    assert isinstance(event, CommandReceived) and (event.name, event.args) == ("checkin", "7")
 
 
 def test_an_edit_without_its_own_ts_names_the_previous_message() -> None:

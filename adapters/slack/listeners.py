@@ -27,7 +27,7 @@ from adapters.slack.blocks import answer_modal, home_view, question_of
 from adapters.slack.port import SlackPort
 from bot.edge import Core
 from bot.events import InboundEvent, MessageReceived
-from bot.ports import PlatformError, Rejected, ReplyTo
+from bot.ports import PlatformError, Rejected, Reply, ReplyTo
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
@@ -37,6 +37,11 @@ STORE_WITHIN = 2.5
 """Seconds a message event waits to be stored before Slack hears 503 (Slack waits 3 s)."""
 NAMES_LOOKED_UP = 20
 """Mentions in one message whose names are looked up (the rest stay ``@U…``)."""
+FILE_NOT_KEPT = "Only the words of your message are kept: the file you attached is not stored."
+FILE_WITHOUT_WORDS = (
+    "Thank you, but I can only keep typed answers, so the file you sent is not stored. "
+    "Please type your answer as a message."
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class Listeners:
         thread = event.thread if isinstance(event, MessageReceived) else None
         root = tr.split_ref(thread)[1] if thread else None
         where = Where(team, user, event.channel, root)
+        if isinstance(event, MessageReceived) and tr.shared_files(body) and not event.text.strip():
+            if event.edits is None:  # a file alone: nothing to store, say what would be
+                self.spawn(self._say(event, where, FILE_WITHOUT_WORDS), "file-note")
+            return None
         return await self._stored(self._later(event, where, "message", body))
 
     async def on_choice(self, ack: AsyncAck, body: Body) -> None:
@@ -210,7 +219,8 @@ class Listeners:
         copy is still being handled gets the first copy's future (the core's stored key covers
         the rest; it does not expect one event id twice in the same batch of answers). The core
         stores the replies with the event's effect; the outbox posts them where ``where`` says.
-        ``message``: the Events API body of a member's message, whose mentions are named first."""
+        ``message``: the Events API body of a member's message, whose mentions are named first
+        and whose attached files the member hears are not kept."""
         known = self._inflight.get(event.event_id)
         if known is not None:
             return known
@@ -235,6 +245,9 @@ class Listeners:
         finally:
             del self._inflight[event.event_id]
             done.set_result(stored)
+        if message is not None and tr.shared_files(message) and _new(event):
+            # after a Slack retry of a message already stored, the port looks before posting
+            await self._say(event, where, FILE_NOT_KEPT, attempt=1)
 
     async def _named(self, event: InboundEvent, message: Body) -> InboundEvent:
         """``event`` again with the people it mentions by name, where the alliance knows them
@@ -255,6 +268,11 @@ class Listeners:
             if found:
                 names[user] = plain_name(found)
         return tr.message_event(message, event.at, names) or event
+
+    async def _say(self, event: InboundEvent, where: Where, text: str, attempt: int = 0) -> None:
+        """A word from the adapter itself, where the core's reply to ``event`` goes."""
+        to, key = where.reply_to(event), f"{event.event_id}:note"
+        await self._quietly(self.port.reply(to, Reply(text), key=key, attempt=attempt))
 
     @staticmethod
     async def _stored(done: asyncio.Future[bool]) -> BoltResponse | None:
@@ -280,7 +298,7 @@ class Listeners:
         await self._quietly(self.port.publish_home(user, home_view(home), where))
 
     @staticmethod
-    async def _quietly(call: Awaitable[None]) -> None:
+    async def _quietly(call: Awaitable[object]) -> None:
         try:
             await call
         except (PlatformError, Rejected) as exc:
@@ -291,3 +309,8 @@ def plain_name(display: str) -> str:
     """A member's name as the directory gives it, without the role it adds (“Ana (admin)”)."""
     name, sep, _ = display.rpartition(" (")
     return name if sep and name and display.endswith(")") else display
+
+
+def _new(event: InboundEvent) -> bool:
+    """A member's new message, not an edit (whose file the first message's note covered)."""
+    return not (isinstance(event, MessageReceived) and event.edits)

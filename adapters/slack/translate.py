@@ -52,8 +52,9 @@ BUTTON_COMMANDS = frozenset({"star", "unstar", "share", "unshare"})
 """What a button the core rendered itself (``COMMAND_BUTTON``) may run."""
 STAR_REACTIONS = frozenset({"star", "star2", "glowing_star"})
 """Slack's names for ⭐ and 🌟 (skin-tone-free; ``star::skin-tone-2`` does not exist)."""
-USER_SUBTYPES = (None, "thread_broadcast")
-"""Message subtypes that are a person typing; joins, bot posts and the like are not."""
+USER_SUBTYPES = (None, "thread_broadcast", "file_share")
+"""Message subtypes that are a person typing (a file's caption too); joins, bot posts and the
+like are not."""
 
 Payload = Mapping[str, Any]
 
@@ -119,6 +120,12 @@ def mentions(body: Payload) -> tuple[str, ...]:
     return mentioned(text) if isinstance(text, str) else ()
 
 
+def shared_files(body: Payload) -> int:
+    """How many files a member's message carries (a photo or document sent with its caption)."""
+    files = _get(body, "event", "files")
+    return len(files) if isinstance(files, list) else 0
+
+
 def message_event(
     body: Payload, now: datetime, names: Mapping[str, str] | None = None
 ) -> MessageReceived | CommandReceived | None:
@@ -126,7 +133,7 @@ def message_event(
     a command word, as on the console), or None when it is not a member writing to the bot:
     the bot's own posts, joins and other subtypes, and channel messages outside a thread.
     The text is read as plain text (:func:`readable`): ``names`` maps mentioned user ids to
-    names."""
+    names. A file's caption is its text (the file itself is not passed on)."""
     event = body.get("event")
     team = team_of(body)
     if not isinstance(event, Mapping) or event.get("type") != "message" or not team:
