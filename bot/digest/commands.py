@@ -12,6 +12,7 @@ from bot import audit
 from bot.digest.build import shared_highlights, staff_digest
 from bot.digest.compute import window
 from bot.digest.export import export
+from bot.digest.filter import Org, split_filter
 from bot.digest.periods import parse_digest_period
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
@@ -42,12 +43,15 @@ async def digest(ctx: CommandContext, args: str) -> list[Reply]:
     words = args.split()
     if words[:1] == ["export"]:
         return await _export(ctx, words[1:])
-    organisation = None
-    if words:
-        slugs = set((await ctx.session.scalars(select(m.Organisation.slug))).all())
-        if words[-1] in slugs:
-            organisation = words.pop()
-    period, _ = await _period(ctx, " ".join(words))
+    meta = await ctx.session.get(m.Alliance, 1)
+    today = ctx.now.astimezone(ZoneInfo(meta.default_timezone if meta else "UTC")).date()
+    rows = (await ctx.session.execute(select(m.Organisation.slug, m.Organisation.name))).all()
+    period, org = split_filter(
+        words,
+        [Org(str(slug), str(name)) for slug, name in rows],
+        lambda text: parse_digest_period(text, today),
+    )
+    organisation = org.slug if org else None
     content = await staff_digest(ctx.session, period, organisation, charts=ctx.charts)
     detail = {"organisation": organisation} if organisation else None
     await _record(ctx, "digest", "period", period.key, detail)
