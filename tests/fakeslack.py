@@ -33,6 +33,7 @@ from tests.fakeslack_parts import (
     Limits,
     Message,
     SlackError,
+    check_post,
     dm_of,
     read_body,
 )
@@ -274,8 +275,7 @@ class FakeSlack:
 
     def _chat_postMessage(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         channel = self._writable(str(body.get("channel", "")))
-        if not body.get("text") and not body.get("blocks"):
-            raise SlackError("no_text")
+        check_post(body, channel, self.files)
         message = Message(
             channel,
             self._next_ts(),

@@ -102,6 +102,17 @@ class SlackError(Exception):
         self.error = error
 
 
+def check_post(body: dict[str, Any], channel: str, files: dict[str, dict[str, Any]]) -> None:
+    """What Slack refuses in a chat.postMessage: no text at all, or an image block naming a
+    file it does not have or that was not shared in ``channel``."""
+    if not body.get("text") and not body.get("blocks"):
+        raise SlackError("no_text")
+    for block in body.get("blocks") or []:
+        shown = block.get("slack_file") if block.get("type") == "image" else None
+        if shown is not None and (files.get(str(shown.get("id"))) or {}).get("channel") != channel:
+            raise SlackError("invalid_blocks")
+
+
 def dm_of(user: str) -> str:
     """The bot's DM channel with ``user`` (U0BERTA -> D0BERTA)."""
     return "D" + user[1:]

@@ -147,7 +147,7 @@ async def test_upload_opens_the_dm_once_and_uses_files_upload_v2(fake: FakeSlack
     chart = Attachment("chart.png", b"\x89PNG fake", "image/png", "Responses")
     try:
         sent = await port.upload(BERTA, chart, "Your <!channel> chart")
-        await port.upload(BERTA, chart)
+        await port.upload(BERTA, Attachment("export.csv", b"a,b", "text/csv"))
         assert sent.address == "D0BERTA"
         assert len(fake.method_calls("conversations.open")) == 1
         [first, _] = fake.files.values()

@@ -45,6 +45,8 @@ class PortStats:
     rate_limited: int = 0
     posted: int = 0
     updates_skipped: int = 0
+    images_reused: int = 0
+    """Uploads answered by showing an image this process uploaded before (``uploads.py``)."""
     paced_seconds: float = 0.0
     """Time calls spent waiting for the pacer's slot (each waiting call counts)."""
 

@@ -12,6 +12,7 @@ from adapters.slack.blocks import answered_payload, escape, message_payload, rep
 from adapters.slack.calls import DEFAULT_API, PortStats, SlackCalls, api_base
 from adapters.slack.pacing import Pacing
 from adapters.slack.translate import PLATFORM, account, message_ref, split_account, split_ref
+from adapters.slack.uploads import SHOWN_AGAIN, Uploaded, image_payload
 from adapters.slack.workspaces import InstalledTokens, WorkspaceGone
 from bot.ports import (
     Attachment,
@@ -57,6 +58,8 @@ class SlackPort(SlackCalls):
         )
         self._dms: dict[str, str] = {}
         self._dm_users: dict[str, str] = {}
+        self.uploaded = Uploaded()
+        """Images uploaded by this process, shown again rather than uploaded again."""
 
     def _where(self, to: Destination) -> tuple[str, str | None, str]:
         """(channel to post to, thread ts, pacing key) for a destination."""
@@ -259,11 +262,16 @@ class SlackPort(SlackCalls):
             return await self.post(dm, payload, priority=True, team=team)
 
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
-        """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal)."""
+        """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal); an image
+        this process uploaded to the channel before (a digest's chart, asked for again) is
+        shown again from Slack's copy instead."""
         channel, thread_ts, key = self._where(to)
         team = await self._team(to)
         if not channel.startswith(("C", "G", "D")):
             channel = await self.dm_channel(channel, team)
+        again = await self._show_again(channel, thread_ts, key, team, attachment, comment)
+        if again is not None:
+            return again
         response = await self._call(
             lambda c: c.files_upload_v2(
                 channel=channel,
@@ -277,10 +285,41 @@ class SlackPort(SlackCalls):
             team=team,
         )
         file = response.get("file") or {}
+        if attachment.mime_type in SHOWN_AGAIN and file.get("id"):
+            self.uploaded.remember(attachment.content, channel, str(file["id"]))
         return Sent(
             message_ref(channel, f"file-{file.get('id', '')}"),
             thread_ref=message_ref(channel, thread_ts) if thread_ts else None,
             address=channel,
+            sent_at=self.clock.now(),
+        )
+
+    async def _show_again(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        key: str,
+        team: str | None,
+        attachment: Attachment,
+        comment: str,
+    ) -> Sent | None:
+        """The image already uploaded to ``channel``, posted again as an image block; None when
+        there is none (or Slack no longer has it: then it is uploaded again)."""
+        file_id = self.uploaded.get(attachment.content, channel)
+        if file_id is None:
+            return None
+        payload = image_payload(file_id, attachment.title or attachment.filename, comment)
+        try:
+            posted, ts = await self.post(channel, payload, thread_ts, key=key, team=team)
+        except Rejected as exc:  # deleted, or no longer shared there
+            log.info("could not show %s again in %s (%s); uploading it", file_id, channel, exc)
+            self.uploaded.forget(attachment.content, channel)
+            return None
+        self.stats.images_reused += 1
+        return Sent(
+            message_ref(posted, ts),
+            thread_ref=message_ref(posted, thread_ts) if thread_ts else None,
+            address=posted,
             sent_at=self.clock.now(),
         )
 
