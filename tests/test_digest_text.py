@@ -78,8 +78,14 @@ async def test_digest_figures_match_a_hand_count(tmp_path: Path, db_url: str) ->
         assert "5 / 7" in text and "71%" in text
         assert "21 people of a target of 30 (70%)" in text
         assert "Org A: Abe (exercise)" in text
+        assert "    Org A: 14 (target 20)" in text and "    Org B: 7\n" in text
         only_b = (await h.command("staff", "digest", "2026-W49 b"))[0]
         assert "Org A" not in only_b and "Bea" in only_b
+        assert "(2026-W49), Org B only" in only_b  # its name, not its slug
+        before = (await h.command("staff", "digest", "2026-W40"))[0]  # no figure for it yet
+        assert "no figure yet (the target is 30 people)" in before, before
+        assert "    Org A: no figure yet (target 20)" in before
+        assert "no figure people" not in before and "(—)" not in before
         bad = (await h.command("staff", "digest", "the week before christmas"))[0]
         assert "could not read the period" in bad
 

@@ -124,7 +124,10 @@ async def compute_digest(
         responses,
         await measure_figures(s, period, organisation),
         await _pending(s, start, end, org_filter),
-        organisation,
+        organisation
+        and await s.scalar(  # its name, as staff read it
+            select(m.Organisation.name).where(m.Organisation.slug == organisation)
+        ),
         reporting=await reporting_rates(s, period, zone, organisation),
         highlights=found_highlights,
         highlights_are_starred=starred,

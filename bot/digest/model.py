@@ -124,6 +124,7 @@ class Digest:
     measures: tuple[MeasureFigure, ...]
     pending: tuple[Pending, ...]
     organisation_filter: str | None = None
+    """The name of the one organisation the digest is filtered to."""
     reporting: tuple[OrgReporting, ...] = ()
     highlights: tuple[Answer, ...] = ()
     highlights_are_starred: bool = False
