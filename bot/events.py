@@ -28,6 +28,9 @@ class MessageReceived(Event):
     in_reply_to: str | None = None
     edits: str | None = None
     """The event id of an earlier message this one replaces (an edit)."""
+    files: int = 0
+    """Files sent with it (a photo with its caption): the bot keeps only the words, and says
+    so."""
 
 
 @dataclass(frozen=True, kw_only=True)

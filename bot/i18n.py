@@ -25,6 +25,20 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fr": "Partager avec l'alliance",
         "es": "Compartir con la alianza",
     },
+    "file_not_kept": {
+        "en": "Only the words of your message are kept: the file you attached is not stored.",
+        "fr": "Seuls les mots de votre message sont conservés : le fichier joint n'est pas "
+        "enregistré.",
+        "es": "Solo se guardan las palabras de su mensaje: el archivo adjunto no se almacena.",
+    },
+    "file_without_words": {
+        "en": "Thank you, but I can only keep typed answers, so the file you sent is not "
+        "stored. Please type your answer as a message.",
+        "fr": "Merci, mais je ne garde que les réponses écrites : le fichier envoyé n'est pas "
+        "enregistré. Merci d'écrire votre réponse dans un message.",
+        "es": "Gracias, pero solo guardo respuestas escritas, así que el archivo enviado no se "
+        "almacena. Escriba su respuesta en un mensaje, por favor.",
+    },
     "updated": {
         "en": "Updated your answer for {period} (it was “{before}”). Now:",
         "fr": "Réponse mise à jour pour {period} (c'était « {before} »). Désormais :",

@@ -186,6 +186,8 @@ async def answer_many(
                 new.discard((event.platform, event.event_id))
                 item.release = True
                 continue
+            if _files(event) and not item.text.strip():  # a photo alone: not an answer
+                raise UserError(t("file_without_words", member.locale))
             definition = await prompt(delivery.prompt_id)
             answer = parse_answer(definition, item.text, member.locale)
         except UserError as exc:
@@ -207,6 +209,8 @@ async def answer_many(
         else:
             rows.append(_row(delivery, member, definition, answer, item, now))
             item.replies = [Reply(t("recorded", member.locale, period=label), quoted=display)]
+            if _files(event):  # the words are kept, not the photo: said once, with the thanks
+                item.replies.append(Reply(t("file_not_kept", member.locale)))
             if definition.kind == PromptKind.EXERCISE and definition.answer == AnswerType.TEXT:
                 offers[(delivery.id, member.id)] = (item, member.locale)
         answered.append(
@@ -391,3 +395,7 @@ async def _checkins(s: AsyncSession, pairs: set[tuple[int, int]]) -> dict[tuple[
 
 
 __all__ = ["AnswerItem", "Answered", "Event", "answer_many", "answer_ref", "item_for"]
+
+
+def _files(event: Event) -> int:
+    return event.files if isinstance(event, MessageReceived) else 0

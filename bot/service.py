@@ -32,6 +32,7 @@ from bot.events import (
     Retracted,
     Undecryptable,
 )
+from bot.i18n import t
 from bot.ingest import Answered, AnswerItem, answer_many, answer_ref, item_for
 from bot.ports import Clock, Reply, ReplyTo
 from bot.replies import enqueue_replies
@@ -245,6 +246,8 @@ class Service:
             return []
         if not event.is_direct:
             return []
+        if event.files and not event.text.strip():  # a photo alone: not an answer
+            return [Reply(t("file_without_words", member.locale))]
         typo = mistyped_command(event.text)
         if typo is not None:
             return [Reply(TYPO.format(word=typo))]

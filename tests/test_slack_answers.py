@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.listeners import FILE_NOT_KEPT, FILE_WITHOUT_WORDS
+from bot.i18n import t
 from tests.fakeslack_parts import Message
 from tests.harnesses.slack import SlackHarness, message_event
 from tests.test_slack_adapter import checkins, make, prompts
@@ -35,6 +35,10 @@ def in_thread(prompt: Message, raw_text: str, **extra: Any) -> dict[str, Any]:
     body = message_event("U0BERTA", prompt.channel, "", thread_ts=prompt.ts)
     body["event"].update(text=raw_text, **extra)
     return body
+
+
+FILE_NOT_KEPT = t("file_not_kept", "en")
+FILE_WITHOUT_WORDS = t("file_without_words", "en")
 
 
 def with_photo(prompt: Message, caption: str) -> dict[str, Any]:

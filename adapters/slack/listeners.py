@@ -27,7 +27,7 @@ from adapters.slack.blocks import answer_modal, home_view, question_of
 from adapters.slack.port import SlackPort
 from bot.edge import Core
 from bot.events import InboundEvent, MessageReceived
-from bot.ports import PlatformError, Rejected, Reply, ReplyTo
+from bot.ports import PlatformError, Rejected, ReplyTo
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
@@ -37,11 +37,6 @@ STORE_WITHIN = 2.5
 """Seconds a message event waits to be stored before Slack hears 503 (Slack waits 3 s)."""
 NAMES_LOOKED_UP = 20
 """Mentions in one message whose names are looked up (the rest stay ``@U…``)."""
-FILE_NOT_KEPT = "Only the words of your message are kept: the file you attached is not stored."
-FILE_WITHOUT_WORDS = (
-    "Thank you, but I can only keep typed answers, so the file you sent is not stored. "
-    "Please type your answer as a message."
-)
 
 
 @dataclass(frozen=True)
@@ -118,10 +113,6 @@ class Listeners:
         thread = event.thread if isinstance(event, MessageReceived) else None
         root = tr.split_ref(thread)[1] if thread else None
         where = Where(team, user, event.channel, root)
-        if isinstance(event, MessageReceived) and tr.shared_files(body) and not event.text.strip():
-            if event.edits is None:  # a file alone: nothing to store, say what would be
-                self.spawn(self._say(event, where, FILE_WITHOUT_WORDS), "file-note")
-            return None
         return await self._stored(self._later(event, where, "message", body))
 
     async def on_choice(self, ack: AsyncAck, body: Body) -> None:
@@ -245,9 +236,6 @@ class Listeners:
         finally:
             del self._inflight[event.event_id]
             done.set_result(stored)
-        if message is not None and tr.shared_files(message) and _new(event):
-            # after a Slack retry of a message already stored, the port looks before posting
-            await self._say(event, where, FILE_NOT_KEPT, attempt=1)
 
     async def _named(self, event: InboundEvent, message: Body) -> InboundEvent:
         """``event`` again with the people it mentions by name, where the alliance knows them
@@ -268,11 +256,6 @@ class Listeners:
             if found:
                 names[user] = plain_name(found)
         return tr.message_event(message, event.at, names) or event
-
-    async def _say(self, event: InboundEvent, where: Where, text: str, attempt: int = 0) -> None:
-        """A word from the adapter itself, where the core's reply to ``event`` goes."""
-        to, key = where.reply_to(event), f"{event.event_id}:note"
-        await self._quietly(self.port.reply(to, Reply(text), key=key, attempt=attempt))
 
     @staticmethod
     async def _stored(done: asyncio.Future[bool]) -> BoltResponse | None:
@@ -309,8 +292,3 @@ def plain_name(display: str) -> str:
     """A member's name as the directory gives it, without the role it adds (“Ana (admin)”)."""
     name, sep, _ = display.rpartition(" (")
     return name if sep and name and display.endswith(")") else display
-
-
-def _new(event: InboundEvent) -> bool:
-    """A member's new message, not an edit (whose file the first message's note covered)."""
-    return not (isinstance(event, MessageReceived) and event.edits)

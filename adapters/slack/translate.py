@@ -133,7 +133,8 @@ def message_event(
     a command word, as on the console), or None when it is not a member writing to the bot:
     the bot's own posts, joins and other subtypes, and channel messages outside a thread.
     The text is read as plain text (:func:`readable`): ``names`` maps mentioned user ids to
-    names. A file's caption is its text (the file itself is not passed on)."""
+    names. A file's caption is its text; the file itself is not passed on, only how many
+    there were (the core says it keeps the words only)."""
     event = body.get("event")
     team = team_of(body)
     if not isinstance(event, Mapping) or event.get("type") != "message" or not team:
@@ -163,7 +164,7 @@ def message_event(
     # a command word at the top of the DM (in a thread it is an answer)
     if is_direct and thread is None and word.lower().lstrip("/!") in COMMAND_WORDS:
         return CommandReceived(**base, name=word.lower().lstrip("/!"), args=rest.strip())
-    return MessageReceived(**base, text=text, thread=thread)
+    return MessageReceived(**base, text=text, thread=thread, files=shared_files(body))
 
 
 def _edit_event(
