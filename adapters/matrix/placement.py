@@ -1,9 +1,9 @@
 """Where the core's replies go on Matrix.
 
-In a direct chat: there, in the event's thread if it had one. In a shared room: there when the
-reply is not private, or when the room is a staff room (so ``!digest`` answers in the staff
-room it was asked in); otherwise in the member's direct chat, since Matrix has no messages only
-one person in a room can see.
+In a direct chat: there, in the event's thread if it had one, else as a rich reply to it. In a
+shared room: the same when the reply is not private, or when the room is a staff room (so
+``!digest`` answers in the staff room it was asked in); otherwise in the member's direct chat,
+since Matrix has no messages only one person in a room can see.
 """
 
 from __future__ import annotations
@@ -64,17 +64,19 @@ class Placement:
         if await self.in_room(to, reply):
             room_id = to.channel
             mentions = [] if to.is_direct else [to.sender]
-            if to.about is not None:  # a reaction or button on a prompt: answer that prompt
-                reply_to = None if to.is_direct else to.about
-            elif thread or not to.is_direct:
-                reply_to = to.event_id
-            else:
-                reply_to = None
+            # In the answer's thread (quoting nothing), else as a reply to the answer; a
+            # reaction on a prompt is answered as a reply to that prompt.
+            reply_to = to.about or to.event_id
         else:
             room_id = await self.port.dm_room(to.sender)
             thread, reply_to, mentions = None, None, []
         content = translate.reply_content(
-            reply, answering=to.event_id, thread=thread, reply_to=reply_to, mentions=mentions
+            reply,
+            answering=to.event_id,
+            thread=thread,
+            reply_to=reply_to,
+            quote=False,
+            mentions=mentions,
         )
         tx_id = translate.transaction_id(key, self.port.salt)
         posted = [await self.port.post(room_id, "m.room.message", content, tx_id)]

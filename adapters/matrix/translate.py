@@ -40,6 +40,8 @@ ANSWERED = "\u2705"
 STARS = ("\u2b50", "\U0001f31f")
 """⭐ and 🌟: staff star an answer for the digest by reacting with one."""
 TEXT_TYPES = ("m.text", "m.emote")
+NOTICE = "m.notice"
+"""The bot's replies: Element shows them without notifying (prompts and reminders notify)."""
 _FALLBACK_LINE = re.compile(r"^> ?.*$")
 
 
@@ -183,13 +185,17 @@ def _html_lines(text: str) -> str:
     return "<br>".join(html.escape(line, quote=False) for line in text.splitlines())
 
 
-def relation(thread: str | None, reply_to: str | None) -> dict[str, Any] | None:
-    """``m.relates_to`` for a message in a thread (replying to ``reply_to`` in it) or a reply."""
+def relation(
+    thread: str | None, reply_to: str | None, *, quote: bool = True
+) -> dict[str, Any] | None:
+    """``m.relates_to`` for a message in a thread (replying to ``reply_to`` in it) or a reply.
+    ``quote=False``: in the thread without quoting ``reply_to``, which is only the fallback
+    older clients show the message as a reply to (the thread's latest event, as Element does)."""
     if thread:
         return {
             "rel_type": "m.thread",
             "event_id": thread,
-            "is_falling_back": reply_to is None,
+            "is_falling_back": reply_to is None or not quote,
             "m.in_reply_to": {"event_id": reply_to or thread},
         }
     if reply_to:
@@ -207,14 +213,16 @@ def message_content(
     answer_kind: str = "",
     thread: str | None = None,
     reply_to: str | None = None,
+    quote: bool = True,
     mentions: Sequence[str] = (),
     html_body: str = "",
     notes: Sequence[str] = (),
+    msgtype: str = "m.text",
 ) -> dict[str, Any]:
-    """An ``m.text`` with an HTML rendering; every piece of text is escaped in the HTML, and
-    ``m.mentions`` names only ``mentions`` (so quoted “@room” pings nobody). ``html_body`` is
-    the core's own HTML (a digest, rendered with member text escaped) used as it is; ``notes``
-    are lines after everything else (what to type next)."""
+    """An ``m.text`` (or ``msgtype``) with an HTML rendering; every piece of text is escaped in
+    the HTML, and ``m.mentions`` names only ``mentions`` (so quoted “@room” pings nobody).
+    ``html_body`` is the core's own HTML (a digest, rendered with member text escaped) used as
+    it is; ``notes`` are lines after everything else (what to type next)."""
     plain: list[str] = []
     rich: list[str] = []
     if title:
@@ -239,7 +247,7 @@ def message_content(
     plain.extend(notes)
     rich.extend(f"<em>{html.escape(note, quote=False)}</em>" for note in notes)
     content: dict[str, Any] = {
-        "msgtype": "m.text",
+        "msgtype": msgtype,
         "body": "\n".join(plain),
         "format": HTML_FORMAT,
         "formatted_body": html_body or "<br>".join(rich),
@@ -248,7 +256,7 @@ def message_content(
     }
     if options:
         content[CHOICES_KEY] = options
-    related = relation(thread, reply_to)
+    related = relation(thread, reply_to, quote=quote)
     if related:
         content["m.relates_to"] = related
     return content
@@ -277,9 +285,11 @@ def reply_content(
     answering: str,
     thread: str | None = None,
     reply_to: str | None = None,
+    quote: bool = True,
     mentions: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A reply to inbound event ``answering``; marked so tools can tell replies from prompts."""
+    """A reply to inbound event ``answering``: an ``m.notice``, so it does not notify, marked so
+    tools can tell replies from prompts."""
     content = message_content(
         text=reply.text,
         title=reply.title,
@@ -287,9 +297,11 @@ def reply_content(
         kind="reply",
         thread=thread,
         reply_to=reply_to,
+        quote=quote,
         mentions=mentions,
         html_body=reply.formats.get("html", ""),
         notes=[f"{a.label}: {ids.COMMAND_PREFIX}{a.command}" for a in reply.actions],
+        msgtype=NOTICE,
     )
     content[REPLY_TO_KEY] = answering
     return content

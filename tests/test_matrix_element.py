@@ -1,0 +1,88 @@
+"""Matrix done the Element way, against a real Synapse: replies are notices, threaded to the
+answer; choice prompts carry their keycaps; stray reactions and media are handled politely;
+the digest's HTML carries its text; nio keeps quiet."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from adapters.matrix import translate
+from bot.storage.records import CheckIn
+from tests.harnesses.matrix import HarnessMaker, MatrixHarness
+from tests.test_matrix_adapter import MONDAY, alliance, prompts_by_text
+
+KEYCAP = translate.KEYCAPS
+
+
+def replies(h: MatrixHarness, member: str, event_id: str) -> list[dict[str, Any]]:
+    """The contents of the bot's replies to ``event_id`` (after ``h.replies_to``)."""
+    seen = h.members[member].seen
+    return [seen[posted][1]["content"] for posted in h.adapter.replied[event_id]]
+
+
+async def checkins(h: MatrixHarness) -> dict[str, CheckIn]:
+    async with h.runtime.db.session() as s:
+        return {c.prompt_id: c for c in (await s.scalars(select(CheckIn))).all()}
+
+
+async def test_replies_are_notices_in_the_answers_thread_or_replying_to_it(
+    make_matrix: HarnessMaker,
+) -> None:
+    h = await make_matrix(MONDAY, alliance())
+    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    prompts = prompts_by_text(h, "berta")
+    barrier, contact, useful = (
+        prompts["Name one barrier to "],
+        prompts["In the last six mont"],
+        prompts["How useful was the c"],
+    )
+    berta = h.members["berta"]
+    room_id = berta.seen[barrier][0]
+    assert {berta.seen[p][1]["content"]["msgtype"] for p in prompts.values()} == {"m.text"}
+
+    # An answer in the prompt's thread: the notice stays in that thread, quoting nothing.
+    answer = await berta.send(
+        room_id,
+        {
+            "msgtype": "m.text",
+            "body": "No shared calendar.",
+            "m.relates_to": translate.relation(barrier, None),
+        },
+    )
+    assert "Thank you" in (await h.replies_to("berta", answer))[0]
+    [ack] = replies(h, "berta", answer)
+    assert ack["msgtype"] == "m.notice"
+    assert ack["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": barrier,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": answer},
+    }
+
+    # A rich reply outside any thread: the notice is a rich reply to the answer.
+    rich = await berta.send(
+        room_id,
+        {"msgtype": "m.text", "body": "4", "m.relates_to": {"m.in_reply_to": {"event_id": useful}}},
+    )
+    assert "Thank you" in (await h.replies_to("berta", rich))[0]
+    [ack] = replies(h, "berta", rich)
+    assert (ack["msgtype"], ack["m.relates_to"]) == (
+        "m.notice",
+        {"m.in_reply_to": {"event_id": rich}},
+    )
+
+    # A reaction answers the prompt it is on: the notice replies to that prompt.
+    assert "Thank you" in (await h.pick("berta", contact, "2"))[0]
+    [tap] = [e for e, r in h.adapter.replied.items() if r and e not in (answer, rich)]
+    [ack] = replies(h, "berta", tap)
+    assert (ack["msgtype"], ack["m.relates_to"]) == (
+        "m.notice",
+        {"m.in_reply_to": {"event_id": contact}},
+    )
+    # A command's answer is a notice too.
+    asked = await berta.send(room_id, {"msgtype": "m.text", "body": "!help"})
+    await h.replies_to("berta", asked)
+    assert {c["msgtype"] for c in replies(h, "berta", asked)} == {"m.notice"}
