@@ -17,10 +17,27 @@ from tests.test_matrix_adapter import MONDAY, alliance, prompts_by_text
 KEYCAP = translate.KEYCAPS
 
 
+def with_reminders(text: str) -> str:
+    return text.replace(
+        '    schedule: "0 6 * * *"\n',
+        '    schedule: "0 6 * * *"\n    reminders: {after: 1h, max: 1}\n',
+    )
+
+
 def replies(h: MatrixHarness, member: str, event_id: str) -> list[dict[str, Any]]:
     """The contents of the bot's replies to ``event_id`` (after ``h.replies_to``)."""
     seen = h.members[member].seen
     return [seen[posted][1]["content"] for posted in h.adapter.replied[event_id]]
+
+
+def bot_reactions(h: MatrixHarness, member: str, target: str) -> set[str]:
+    return {
+        source["content"]["m.relates_to"]["key"]
+        for _room, source in h.members[member].seen.values()
+        if source.get("type") == "m.reaction"
+        and source.get("sender") == h.bot.user_id
+        and source["content"]["m.relates_to"]["event_id"] == target
+    }
 
 
 async def checkins(h: MatrixHarness) -> dict[str, CheckIn]:
@@ -86,3 +103,37 @@ async def test_replies_are_notices_in_the_answers_thread_or_replying_to_it(
     asked = await berta.send(room_id, {"msgtype": "m.text", "body": "!help"})
     await h.replies_to("berta", asked)
     assert {c["msgtype"] for c in replies(h, "berta", asked)} == {"m.notice"}
+
+
+async def test_choice_prompts_and_reminders_carry_their_keycaps(
+    make_matrix: HarnessMaker,
+) -> None:
+    h = await make_matrix(MONDAY, with_reminders(alliance()))
+    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    prompts = prompts_by_text(h, "berta")
+    barrier, contact, useful = (
+        prompts["Name one barrier to "],
+        prompts["In the last six mont"],
+        prompts["How useful was the c"],
+    )
+    berta = h.members["berta"]
+
+    # Each choice prompt carries one keycap per option, added by the bot: one tap answers.
+    await berta.wait(lambda: bot_reactions(h, "berta", contact) == set(KEYCAP[1:4]), "keycaps")
+    await berta.wait(lambda: bot_reactions(h, "berta", useful) == set(KEYCAP[1:6]), "1️⃣-5️⃣")
+    assert bot_reactions(h, "berta", barrier) == set()  # a text prompt has none
+
+    # The bot's own keycaps, synced before these answers, answered nothing.
+    await h.reply("berta", barrier, "No shared calendar.")
+    await h.reply("berta", useful, "4")
+    assert set(await checkins(h)) == {"name-a-barrier", "backbone-support-usefulness"}
+
+    # A reminder notifies, like a prompt, and offers the keycaps again.
+    await h.runtime.advance(MONDAY + timedelta(hours=2, minutes=2))
+    [reminder] = [r.ref for r in h.inbox("berta") if r.kind == "reminder"]
+    assert berta.seen[reminder][1]["content"]["msgtype"] == "m.text"
+    await berta.wait(lambda: bot_reactions(h, "berta", reminder) == set(KEYCAP[1:4]), "keycaps")
+
+    # One tap on the reminder's 2️⃣ (the bot's own is already there) answers its prompt.
+    assert "Thank you" in (await h.pick("berta", reminder, "2"))[0]
+    assert (await checkins(h))["backbone-international-contact"].answer_choice == "no"

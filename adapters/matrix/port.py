@@ -125,7 +125,29 @@ class MatrixPort:
         tx_id = translate.transaction_id(message.idempotency_key, f"{self.salt}:{room_id}")
         async with self._room_locks[room_id]:  # one room's messages arrive in the order sent
             event_id = await self.post(room_id, "m.room.message", content, tx_id)
+            await self._offer(room_id, event_id, content, tx_id)
         return Sent(event_id, thread_ref=to.thread, address=room_id, sent_at=self.clock.now())
+
+    async def _offer(
+        self, room_id: str, event_id: str, content: dict[str, Any], tx_id: str | None
+    ) -> None:
+        """The choices' keycaps as the bot's own reactions on a prompt, for one-tap answers.
+        With a transaction id a failure fails the send, whose retry posts nothing twice;
+        without one, the prompt stands as it is (its choices can still be typed)."""
+        for key in translate.offered_reactions(content):
+            reaction = translate.reaction_content(event_id, key)
+            try:
+                await self.post(
+                    room_id, "m.reaction", reaction, tx_id and f"{tx_id}r{ord(key[0]):x}"
+                )
+            except Rejected as exc:
+                log.info("could not offer %s on %s: %s", key, event_id, exc)
+                return
+            except PlatformError:
+                if tx_id:
+                    raise
+                log.info("could not offer the choices on %s", event_id, exc_info=True)
+                return
 
     async def reply(self, to: ReplyTo, reply: Reply, *, key: str, attempt: int = 0) -> Sent:
         if self.placement is None:

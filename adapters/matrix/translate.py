@@ -311,6 +311,21 @@ def reaction_content(target: str, key: str = ANSWERED) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
 
 
+def offered_reactions(content: Mapping[str, Any]) -> list[str]:
+    """The keycaps the bot adds to a prompt or reminder it posted, one per choice, so a member
+    answers with one tap (options numbered past 🔟 have none: they are typed)."""
+    if content.get(KIND_KEY) not in ("prompt", "reminder"):
+        return []
+    options = content.get(CHOICES_KEY)
+    if not isinstance(options, list):
+        return []
+    return [
+        str(o["emoji"])
+        for o in options
+        if isinstance(o, Mapping) and str(o.get("emoji", "")) in KEYCAPS
+    ]
+
+
 def png_size(data: bytes) -> tuple[int, int] | None:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
         return None
