@@ -137,3 +137,39 @@ async def test_choice_prompts_and_reminders_carry_their_keycaps(
     # One tap on the reminder's 2️⃣ (the bot's own is already there) answers its prompt.
     assert "Thank you" in (await h.pick("berta", reminder, "2"))[0]
     assert (await checkins(h))["backbone-international-contact"].answer_choice == "no"
+
+
+async def test_reactions_on_what_is_not_a_prompt_are_ignored_quietly(
+    make_matrix: HarnessMaker,
+) -> None:
+    h = await make_matrix(MONDAY, alliance())
+    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    prompts = prompts_by_text(h, "berta")
+    barrier, contact = prompts["Name one barrier to "], prompts["In the last six mont"]
+    berta = h.members["berta"]
+    room_id = berta.seen[barrier][0]
+    answer = await berta.send(
+        room_id,
+        {
+            "msgtype": "m.text",
+            "body": "Funding.",
+            "m.relates_to": translate.relation(barrier, None),
+        },
+    )
+    await h.replies_to("berta", answer)
+    [ack] = h.adapter.replied[answer]
+
+    async def react(target: str, key: str) -> str:
+        return await berta.send(room_id, translate.reaction_content(target, key), "m.reaction")
+
+    stray = [await react(ack, KEYCAP[1]), await react(answer, KEYCAP[2])]
+    # What a restarted worker sees: it has posted nothing yet, so it asks the homeserver.
+    h.adapter.matrix_port.kinds.clear()
+    stray += [await react(ack, KEYCAP[3]), await react(answer, KEYCAP[1])]
+    tapped = await react(contact, KEYCAP[1])  # still an answer, read back from the homeserver
+    assert "Thank you" in (await h.replies_to("berta", tapped))[0]
+    assert (await checkins(h))["backbone-international-contact"].answer_choice == "yes"
+
+    assert not set(stray) & (set(h.adapter.handled) | set(h.adapter.replied))
+    said = [str(content.get("body", "")) for _e, _r, content in berta.from_bot()]
+    assert not [s for s in said if "no longer open" in s]

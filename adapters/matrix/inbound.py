@@ -11,15 +11,18 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from nio import InviteMemberEvent, JoinError, MegolmEvent, RoomMessagesResponse, SyncResponse
+from nio.exceptions import LocalProtocolError
 
 from adapters.matrix import translate
-from adapters.matrix.client import BotClient
-from adapters.matrix.port import MatrixPort
+from adapters.matrix.client import BotClient, RequestFailed
+from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
 from bot.edge import Core
-from bot.events import InboundEvent
+from bot.events import ChoicePicked, InboundEvent
 
 log = logging.getLogger(__name__)
 DECLINE = (
@@ -148,19 +151,58 @@ class Inbound:
             return
         if isinstance(event, MegolmEvent):
             source = {**source, "type": "m.room.encrypted"}
+        is_direct = self.port.is_direct(room_id)
         inbound = translate.inbound(
-            source,
-            room_id=room_id,
-            own_user_id=self.user_id,
-            is_direct=self.port.is_direct(room_id),
+            source, room_id=room_id, own_user_id=self.user_id, is_direct=is_direct
         )
         if inbound is None:
             return
+        if isinstance(inbound, ChoicePicked) and not await self.is_prompt(
+            room_id, inbound.message_ref
+        ):
+            return  # a keycap on some other message is not an answer: no reply either
         # Its effect and its replies are durable when this returns (the outbox sends the
         # replies), so the sync position saved after the batch never skips an answer.
         await self.runtime.handle(inbound)
+        await self._handled(inbound)
+
+    async def _handled(self, inbound: InboundEvent) -> None:
         async with self.port.replied_changed:
             self.handled[inbound.event_id] = inbound
             while len(self.handled) > 5000:
                 self.handled.popitem(last=False)
             self.port.replied_changed.notify_all()
+
+    async def is_prompt(self, room_id: str, event_id: str) -> bool:
+        """Whether the bot posted ``event_id`` as a prompt or a reminder: known for what this
+        worker posted lately, else read from the homeserver (the sender, and the content when
+        it can be read). When that cannot be told, True: the core decides."""
+        kind = self.port.kinds.get(event_id)
+        if kind is not None:
+            return kind in ("prompt", "reminder")
+        path = f"/rooms/{quote(room_id, safe='')}/event/{quote(event_id, safe='')}"
+        try:
+            source = await self.client.raw("GET", path)
+        except RequestFailed as exc:
+            return exc.status >= 500 or exc.status == 429
+        except (*TRANSPORT_ERRORS, LocalProtocolError):
+            return True
+        if source.get("sender") != self.user_id:
+            return False
+        content = self._readable(room_id, source)
+        return content is None or content.get(translate.KIND_KEY) in ("prompt", "reminder")
+
+    def _readable(self, room_id: str, source: dict[str, Any]) -> Mapping[str, Any] | None:
+        """An event's content, decrypted when it is encrypted; None when it cannot be read."""
+        if source.get("type") != "m.room.encrypted":
+            content = source.get("content")
+            return content if isinstance(content, Mapping) else None
+        try:
+            event = MegolmEvent.from_dict(source)
+            event.room_id = room_id
+            decrypted = self.client.decrypt_event(event)
+        except Exception:  # no key for it on this device: it cannot be told from here
+            log.debug("could not decrypt %s", source.get("event_id"), exc_info=True)
+            return None
+        content = getattr(decrypted, "source", {}).get("content")
+        return content if isinstance(content, Mapping) else None

@@ -106,6 +106,8 @@ class MatrixPort:
         self.replied: OrderedDict[str, list[str]] = OrderedDict()
         """Inbound event id -> the event ids of the replies posted for it (the latest 5000)."""
         self.replied_changed = asyncio.Condition()
+        self.kinds: OrderedDict[str, str] = OrderedDict()
+        """Event id -> kind (prompt, reminder, reply, ...) of the latest 5000 messages posted."""
 
     # --- ChatPort ------------------------------------------------------------------------------
 
@@ -213,6 +215,10 @@ class MatrixPort:
         if isinstance(response, RoomSendResponse):
             event_id = str(response.event_id)
             log.debug("sent %s %s to %s", event_type, event_id, room_id)
+            if event_type == "m.room.message":
+                self.kinds[event_id] = str(content.get(translate.KIND_KEY, ""))
+                while len(self.kinds) > 5000:
+                    self.kinds.popitem(last=False)
             for observer in self.observers:
                 observer(room_id, event_id, content)
             return event_id
