@@ -4,6 +4,9 @@ the digest's HTML carries its text; nio keeps quiet."""
 
 from __future__ import annotations
 
+import html
+import re
+import textwrap
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +14,7 @@ from sqlalchemy import select
 
 from adapters.matrix import translate
 from bot.storage.records import CheckIn
+from tests.harness import with_accounts
 from tests.harnesses.matrix import HarnessMaker, MatrixHarness
 from tests.test_matrix_adapter import MONDAY, alliance, prompts_by_text
 
@@ -173,3 +177,66 @@ async def test_reactions_on_what_is_not_a_prompt_are_ignored_quietly(
     assert not set(stray) & (set(h.adapter.handled) | set(h.adapter.replied))
     said = [str(content.get("body", "")) for _e, _r, content in berta.from_bot()]
     assert not [s for s in said if "no longer open" in s]
+
+
+MEASURED = textwrap.dedent("""\
+    alliance: {name: Measured Alliance, default_timezone: UTC}
+    organisations:
+      - {slug: berlin-lib, name: Berlin Lib, kind: library, country: DE, timezone: UTC}
+      - {slug: syd-lib, name: Sydney Lib, kind: library, country: AU, timezone: UTC}
+      - {slug: backbone, name: Backbone, kind: backbone, country: DE, timezone: UTC}
+    members:
+      - {id: berta, name: Berta, organisation: berlin-lib, reporting: true, <<berta>>}
+      - {id: bo, name: Bo, organisation: backbone, role: backbone, <<bo>>}
+    measures:
+      - key: digital_skills_sessions
+        name: Digital-skills sessions
+        unit: sessions
+        target: 30
+        targets: {berlin-lib: 20, syd-lib: 10}
+      - {key: people_reached, name: People reached, unit: people}
+    campaigns:
+      - key: pulse
+        name: Pulse
+        prompts: [name-a-barrier]
+        audience: {members: [berta]}
+        schedule: "0 6 * * *"
+      - key: figures
+        name: Figures
+        measures: [digital_skills_sessions]
+        audience: {members: [berta]}
+        schedule: "0 6 * * *"
+    """)
+
+
+def html_lines(formatted: str) -> set[str]:
+    """The lines a reader sees in Matrix HTML, with whitespace collapsed."""
+    text = re.sub(r"</?(b|i|em|strong|code)>", "", formatted)
+    text = re.sub(r"<[^>]+>", "\n", text)
+    return {" ".join(line.split()) for line in html.unescape(text).splitlines() if line.strip()}
+
+
+def measure_lines(text: str) -> list[str]:
+    lines = text.split("Shared measurement\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
+async def test_the_digest_html_carries_every_measure_line_of_the_text(
+    make_matrix: HarnessMaker,
+) -> None:
+    h = await make_matrix(MONDAY, with_accounts(MEASURED))
+    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    [figure] = [r.ref for r in h.inbox("berta") if r.is_prompt and "sessions" in r.text]
+    assert "Thank you" in (await h.reply("berta", figure, "12"))[0]
+    asked = await h.members["bo"].send(
+        await h.members["bo"].open_dm(), {"msgtype": "m.text", "body": "!digest"}
+    )
+    await h.replies_to("bo", asked)
+    digest = replies(h, "bo", asked)[0]  # then the chart
+    text, shown = digest["body"], html_lines(digest["formatted_body"])
+    lines = measure_lines(text)
+    assert any(line.startswith("Berlin Lib") for line in lines), text  # per organisation
+    assert any(line.startswith("Sydney Lib") for line in lines), text
+    assert any(line.startswith("Berlin Lib") and "12" in line for line in lines), text
+    missing = [line for line in lines if line not in shown]
+    assert missing == [], digest["formatted_body"]
