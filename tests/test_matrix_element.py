@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters.matrix import translate
+from bot.i18n import t
 from bot.storage.records import CheckIn
 from tests.harness import with_accounts
 from tests.harnesses.matrix import HarnessMaker, MatrixHarness
@@ -177,6 +178,52 @@ async def test_reactions_on_what_is_not_a_prompt_are_ignored_quietly(
     assert not set(stray) & (set(h.adapter.handled) | set(h.adapter.replied))
     said = [str(content.get("body", "")) for _e, _r, content in berta.from_bot()]
     assert not [s for s in said if "no longer open" in s]
+
+
+async def test_media_answers_by_caption_or_asks_for_a_typed_answer(
+    make_matrix: HarnessMaker,
+) -> None:
+    h = await make_matrix(MONDAY, alliance())
+    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    barrier = prompts_by_text(h, "berta")["Name one barrier to "]
+    berta = h.members["berta"]
+    room_id = berta.seen[barrier][0]
+    media = {  # as Element sends media in an encrypted room (the file is never fetched)
+        "file": {
+            "v": "v2",
+            "url": "mxc://localhost/notkept",
+            "key": {"alg": "A256CTR", "k": "a2V5", "ext": True, "kty": "oct"},
+            "iv": "aXY",
+            "hashes": {"sha256": "c2hh"},
+        },
+        "info": {"mimetype": "image/png", "size": 3},
+    }
+
+    # A caption (body and filename differ, as the spec has it), sent in the prompt's thread.
+    captioned = {
+        **media,
+        "msgtype": "m.image",
+        "body": "The library's hours.",
+        "filename": "hours.png",
+        "m.relates_to": translate.relation(barrier, None),
+    }
+    said = await h.say("berta", room_id, captioned)
+    assert "Thank you" in said[0] and t("file_not_kept", "en") in said[1]
+    assert (await checkins(h))["name-a-barrier"].answer_text == "The library's hours."
+
+    # No caption: the body is the file's name (with or without ``filename``).
+    for bare in (
+        {**media, "msgtype": "m.file", "body": "report.pdf", "filename": "report.pdf"},
+        {**media, "msgtype": "m.image", "body": "photo.png"},
+        {
+            **media,
+            "msgtype": "m.image",
+            "body": "photo.png",
+            "m.relates_to": {"m.in_reply_to": {"event_id": barrier}},
+        },
+    ):
+        assert await h.say("berta", room_id, bare) == [t("file_without_words", "en")]
+    assert (await checkins(h))["name-a-barrier"].answer_text == "The library's hours."
 
 
 MEASURED = textwrap.dedent("""\

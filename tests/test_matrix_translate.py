@@ -303,3 +303,19 @@ def test_a_prompt_says_how_to_answer_in_the_members_language() -> None:
     text = translate.outgoing_content(Outgoing("Name one", kind="reminder", delivery_id=5))
     assert text["body"].endswith("Reply in this thread.")
     assert "Reply in" not in translate.outgoing_content(Outgoing("Hello"))["body"]
+
+
+def test_media_is_a_message_with_one_file_and_its_caption_as_text() -> None:
+    """Spec v1.10: ``body`` is a caption only when a ``filename`` differs from it."""
+    image = {"msgtype": "m.image", "url": "mxc://localhost/x", "filename": "hours.png"}
+    cases = [
+        ({**image, "body": "Our opening hours."}, "Our opening hours."),
+        ({**image, "body": "hours.png"}, ""),
+        ({"msgtype": "m.file", "url": "mxc://localhost/x", "body": "report.pdf"}, ""),
+    ]
+    for content, text in cases:
+        got = inbound(event(content))
+        assert isinstance(got, MessageReceived)
+        assert (got.text, got.files) == (text, 1)
+    assert inbound(event({"msgtype": "m.location", "body": "here", "geo_uri": "geo:1,2"})) is None
+    assert inbound(event({"msgtype": "m.text", "body": "plain"})).files == 0

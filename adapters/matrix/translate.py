@@ -40,6 +40,7 @@ ANSWERED = "\u2705"
 STARS = ("\u2b50", "\U0001f31f")
 """⭐ and 🌟: staff star an answer for the digest by reacting with one."""
 TEXT_TYPES = ("m.text", "m.emote")
+MEDIA_TYPES = ("m.image", "m.file", "m.video", "m.audio")
 NOTICE = "m.notice"
 """The bot's replies: Element shows them without notifying (prompts and reminders notify)."""
 _FALLBACK_LINE = re.compile(r"^> ?.*$")
@@ -137,11 +138,14 @@ def inbound(
         target = relates.get("event_id")
         text = str(new.get("body", "")).strip()
         return MessageReceived(**base, text=text, edits=str(target)) if target and text else None
-    if content.get("msgtype") not in TEXT_TYPES:
-        return None  # notices (other bots), media, locations: not answers
+    caption = media_caption(content)
+    if content.get("msgtype") not in TEXT_TYPES and caption is None:
+        return None  # notices (other bots), locations, polls: not answers
     thread, reply_to = relation_refs(relates)
-    body = str(content.get("body", ""))
+    body = str(content.get("body", "")) if caption is None else caption
     text = (strip_reply_fallback(body) if reply_to else body).strip()
+    if caption is not None:  # its caption is the answer; the core says the file is not kept
+        return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to, files=1)
     if not text:
         return None
     prefix = ids.COMMAND_PREFIX
@@ -149,6 +153,20 @@ def inbound(
         head, _, rest = text[len(prefix) :].partition(" ")
         return CommandReceived(**base, name=head.lower(), args=rest.strip(), thread=thread)
     return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to)
+
+
+def media_caption(content: Mapping[str, Any]) -> str | None:
+    """A media message's caption ("" when it has none); None when ``content`` is not media
+    (``m.image``, ``m.file``, ``m.video``, ``m.audio``). As the spec has it (v1.10): with a
+    ``filename`` that differs from ``body``, the ``body`` is the caption; otherwise the ``body``
+    is only the file's name."""
+    if content.get("msgtype") not in MEDIA_TYPES:
+        return None
+    body = str(content.get("body", "")).strip()
+    filename = content.get("filename")
+    if not isinstance(filename, str) or not filename.strip() or body == filename.strip():
+        return ""
+    return body
 
 
 def relation_refs(relates: Mapping[str, Any]) -> tuple[str | None, str | None]:
