@@ -5,11 +5,14 @@ the digest's HTML carries its text; nio keeps quiet."""
 from __future__ import annotations
 
 import html
+import logging
 import re
+import secrets
 import textwrap
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from adapters.matrix import translate
@@ -287,3 +290,19 @@ async def test_the_digest_html_carries_every_measure_line_of_the_text(
     assert any(line.startswith("Berlin Lib") and "12" in line for line in lines), text
     missing = [line for line in lines if line not in shown]
     assert missing == [], digest["formatted_body"]
+
+
+async def test_nio_does_not_flood_the_log(
+    make_matrix: HarnessMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new encrypted direct chat makes nio warn about every device it has no session with
+    yet; the adapter quiets those loggers itself."""
+    newbie = f"newbie{secrets.token_hex(3)}"
+    h = await make_matrix(MONDAY, alliance(newbie))
+    caplog.set_level(logging.WARNING)
+    await h.runtime.advance(MONDAY + timedelta(hours=2, minutes=1))
+    [prompt] = h.inbox(newbie)
+    assert "Thank you" in (await h.reply(newbie, prompt.ref, "Time."))[0]
+    flood = [r for r in caplog.records if r.name.startswith("nio") and r.levelno < logging.ERROR]
+    assert flood == []
+    assert logging.getLogger("nio.crypto.log").getEffectiveLevel() == logging.ERROR

@@ -42,6 +42,23 @@ __all__ = ["DECLINE", "MatrixAdapter", "SyncFailed"]
 log = logging.getLogger(__name__)
 
 
+NIO_LEVELS = {
+    "nio": logging.WARNING,  # narrates every room event, response and key at INFO
+    "nio.crypto.log": logging.ERROR,  # a warning per device with no Olm session yet (every
+    # new direct chat) and per event it cannot decrypt (the adapter answers those itself)
+    "nio.client.async_client": logging.ERROR,  # "Timed out, sleeping for 0s" on every request
+    # that timed out (the adapter retries with its own backoff, and says so once)
+}
+"""nio's loggers and the level the adapter sets on each, unless one was set already."""
+
+
+def quiet_nio() -> None:
+    for name, level in NIO_LEVELS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
+
+
 class SyncFailed(Exception):
     """The homeserver answered a sync or a login with an error."""
 
@@ -65,6 +82,7 @@ class MatrixAdapter:
     ) -> None:
         if not access_token and not password:
             raise UserError("Matrix needs an access token or a password for the bot's account.")
+        quiet_nio()
         self.client = client
         self.matrix_port = port
         self.port: ChatPort = port
@@ -116,9 +134,6 @@ class MatrixAdapter:
                 "Set ALLIANCE_BOT_MATRIX__PICKLE_KEY: it protects the bot's encryption keys "
                 "at rest (keep it secret, and keep it: a new key cannot read the old store)."
             )
-        nio_log = logging.getLogger("nio")
-        if nio_log.level == logging.NOTSET:  # nio narrates every room event at INFO
-            nio_log.setLevel(logging.WARNING)
         client = BotClient(
             config.homeserver,
             config.user_id,

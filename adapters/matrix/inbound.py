@@ -149,7 +149,8 @@ class Inbound:
         source = getattr(event, "source", None)
         if not isinstance(source, dict):
             return
-        if isinstance(event, MegolmEvent):
+        if isinstance(event, MegolmEvent):  # nio's own warning is quieted (adapter.py)
+            log.info("could not decrypt %s from %s in %s", event.event_id, event.sender, room_id)
             source = {**source, "type": "m.room.encrypted"}
         is_direct = self.port.is_direct(room_id)
         inbound = translate.inbound(
