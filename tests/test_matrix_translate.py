@@ -181,6 +181,20 @@ def test_commands_notices_own_events_and_undecryptable() -> None:
     assert isinstance(inbound(encrypted), Undecryptable)
 
 
+def test_a_bare_command_word_atop_a_direct_chat_is_the_command() -> None:
+    """Issue 15: “checkin Our barrier is funding” in a direct chat was stored literally."""
+    got = inbound(event({"msgtype": "m.text", "body": "checkin Our barrier is funding"}))
+    assert isinstance(got, CommandReceived)
+    assert (got.name, got.args) == ("checkin", "Our barrier is funding")
+    thread = {"rel_type": "m.thread", "event_id": PROMPT, "is_falling_back": True}
+    in_thread = event({"msgtype": "m.text", "body": "help wanted", "m.relates_to": thread})
+    assert isinstance(inbound(in_thread), MessageReceived)  # in a thread it is an answer
+    room = inbound(event({"msgtype": "m.text", "body": "help"}), is_direct=False)
+    assert isinstance(room, MessageReceived)  # in a shared room, only !help is a command
+    plain = inbound(event({"msgtype": "m.text", "body": "Checking in: all good"}))
+    assert isinstance(plain, MessageReceived)
+
+
 def test_member_text_is_escaped_and_mentions_nobody() -> None:
     reply = Reply("Thank you! Recorded:", quoted="@room <b>look</b> & <a href='x'>here</a>")
     content = translate.reply_content(reply, answering="$answer")

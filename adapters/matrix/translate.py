@@ -26,6 +26,7 @@ from bot.events import (
 )
 from bot.i18n import t
 from bot.ports import ChoiceOption, Outgoing, Reply
+from bot.vocabulary import COMMAND_WORDS
 
 PLATFORM = "matrix"
 NS = "org.alliancebot"
@@ -152,6 +153,11 @@ def inbound(
     if text.startswith(prefix) and len(text) > len(prefix) and not text[len(prefix)].isspace():
         head, _, rest = text[len(prefix) :].partition(" ")
         return CommandReceived(**base, name=head.lower(), args=rest.strip(), thread=thread)
+    head, _, rest = text.partition(" ")
+    if base["is_direct"] and not (thread or reply_to) and head.lower() in COMMAND_WORDS:
+        # a command word at the top of a direct chat, as the help once taught (in a thread or
+        # a reply it is an answer, as on Slack)
+        return CommandReceived(**base, name=head.lower(), args=rest.strip())
     return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to)
 
 
