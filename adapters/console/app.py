@@ -96,7 +96,7 @@ class ConsoleApp:
             return await self._directive(parsed)
         ref = parsed.thread if isinstance(parsed, MessageReceived) else None
         ref = parsed.message_ref if isinstance(parsed, ChoicePicked) else ref
-        if ref and not await self.runtime.directory.is_prompt(PLATFORM, ref):
+        if ref and not await self._known(ref):
             self.out(
                 f"! There is no prompt “{quote(ref)}”: reply and pick take the reference shown "
                 "with a prompt (like p3). Nothing was stored."
@@ -139,6 +139,16 @@ class ConsoleApp:
                 await asyncio.sleep(directive.seconds)
             await self.runtime.settle()
         return True
+
+    async def _known(self, ref: str) -> bool:
+        """Whether ``ref`` names a prompt; while the database is away the answer goes on to
+        the core, which waits for it (an answer typed during an outage is never dropped)."""
+        try:
+            return await self.runtime.directory.is_prompt(PLATFORM, ref)
+        except Exception as exc:
+            if is_outage(exc):
+                return True
+            raise
 
     async def _become(self, name: str) -> None:
         """``as``: a console account, or an unambiguous part of a member's account or name."""
