@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from nio import InviteMemberEvent, MegolmEvent, RoomPreset, RoomSendResponse, SyncResponse
 
-from adapters.matrix.client import BotClient, client_config
-from adapters.matrix.port import ENCRYPTION, TRANSPORT_ERRORS
+from adapters.matrix.client import TRANSPORT_ERRORS, BotClient, client_config
+from adapters.matrix.port import ENCRYPTION
 from tests.synapse import Account, SynapseServer
 
 BOT = "alliancebot"

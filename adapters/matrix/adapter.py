@@ -26,11 +26,11 @@ from nio import LoginResponse, SyncError, SyncResponse, WhoamiResponse
 
 from adapters.matrix import settings as matrix_settings
 from adapters.matrix import translate
-from adapters.matrix.client import BotClient, client_config
+from adapters.matrix.client import TRANSPORT_ERRORS, BotClient, client_config, quiet_nio
 from adapters.matrix.device import DeviceClaim, DeviceTaken, stored_device
 from adapters.matrix.inbound import DECLINE, Inbound
 from adapters.matrix.placement import Placement
-from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
+from adapters.matrix.port import MatrixPort
 from bot.domain.errors import UserError
 from bot.edge import Core
 from bot.ports import ChatPort, Clock
@@ -40,23 +40,6 @@ from bot.tasks import TaskGroup
 
 __all__ = ["DECLINE", "MatrixAdapter", "SyncFailed"]
 log = logging.getLogger(__name__)
-
-
-NIO_LEVELS = {
-    "nio": logging.WARNING,  # narrates every room event, response and key at INFO
-    "nio.crypto.log": logging.ERROR,  # a warning per device with no Olm session yet (every
-    # new direct chat) and per event it cannot decrypt (the adapter answers those itself)
-    "nio.client.async_client": logging.ERROR,  # "Timed out, sleeping for 0s" on every request
-    # that timed out (the adapter retries with its own backoff, and says so once)
-}
-"""nio's loggers and the level the adapter sets on each, unless one was set already."""
-
-
-def quiet_nio() -> None:
-    for name, level in NIO_LEVELS.items():
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(level)
 
 
 class SyncFailed(Exception):

@@ -9,14 +9,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from uuid import uuid4
 
+import aiohttp
 from nio import AsyncClient, AsyncClientConfig, RoomSendError, RoomSendResponse
 from nio.api import Api
-from nio.exceptions import LocalProtocolError
+from nio.exceptions import LocalProtocolError, ProtocolError
+
+TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ProtocolError)
+"""What a request to the homeserver raises when the connection, not the server, failed."""
 
 API = "/_matrix/client/v3"
 
@@ -147,3 +152,20 @@ class BotClient(AsyncClient):  # type: ignore[misc]
     async def decline(self, room_id: str, reason: str) -> None:
         """Reject an invitation; Element shows the inviter the reason."""
         await self.raw("POST", f"/rooms/{quote(room_id, safe='')}/leave", {"reason": reason})
+
+
+NIO_LEVELS = {
+    "nio": logging.WARNING,  # narrates every room event, response and key at INFO
+    "nio.crypto.log": logging.ERROR,  # a warning per device with no Olm session yet (every
+    # new direct chat) and per event it cannot decrypt (the adapter answers those itself)
+    "nio.client.async_client": logging.ERROR,  # "Timed out, sleeping for 0s" on every request
+    # that timed out (the adapter retries with its own backoff, and says so once)
+}
+"""nio's loggers and the level the adapter sets on each, unless one was set already."""
+
+
+def quiet_nio() -> None:
+    for name, level in NIO_LEVELS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)

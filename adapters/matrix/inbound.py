@@ -19,8 +19,8 @@ from nio import InviteMemberEvent, JoinError, MegolmEvent, RoomMessagesResponse,
 from nio.exceptions import LocalProtocolError
 
 from adapters.matrix import translate
-from adapters.matrix.client import BotClient, RequestFailed
-from adapters.matrix.port import TRANSPORT_ERRORS, MatrixPort
+from adapters.matrix.client import TRANSPORT_ERRORS, BotClient, RequestFailed
+from adapters.matrix.port import MatrixPort
 from bot.edge import Core
 from bot.events import ChoicePicked, InboundEvent
 

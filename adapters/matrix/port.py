@@ -8,7 +8,6 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -17,12 +16,11 @@ from nio import (
     RoomPreset,
     RoomResolveAliasResponse,
     RoomSendResponse,
-    UploadResponse,
 )
-from nio.exceptions import LocalProtocolError, ProtocolError
+from nio.exceptions import LocalProtocolError
 
 from adapters.matrix import translate
-from adapters.matrix.client import BotClient, RequestFailed
+from adapters.matrix.client import TRANSPORT_ERRORS, BotClient, RequestFailed
 from adapters.matrix.digest_html import with_html
 from bot.ports import (
     Attachment,
@@ -45,9 +43,9 @@ if TYPE_CHECKING:
     from adapters.matrix.placement import Placement
 
 from adapters.matrix.pacing import MemoryPace, Pacer, Rate, retry_after_seconds
+from adapters.matrix.uploads import upload_content
 
 log = logging.getLogger(__name__)
-TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ProtocolError)
 REFUSED = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_INVALID_PARAM", "M_TOO_LARGE"}
 """Errors that will not pass by retrying: the outbox gives up (anything else is retried)."""
 ENCRYPTION = {
@@ -250,35 +248,8 @@ class MatrixPort:
     async def file_content(
         self, room_id: str, attachment: Attachment, caption: str
     ) -> dict[str, Any]:
-        room = self.client.rooms.get(room_id)
-        encrypt = bool(room is not None and room.encrypted)
-        try:
-            response, keys = await self.client.upload(
-                BytesIO(attachment.content),
-                content_type=attachment.mime_type,
-                filename=attachment.filename,
-                encrypt=encrypt,
-                filesize=len(attachment.content),
-            )
-        except TRANSPORT_ERRORS as exc:
-            raise PlatformError(f"upload failed: {exc}") from exc
-        if not isinstance(response, UploadResponse):
-            code = str(getattr(response, "status_code", ""))
-            if code == "M_LIMIT_EXCEEDED":
-                raise RateLimited(
-                    retry_after_seconds(getattr(response, "retry_after_ms", None), None)
-                )
-            raise PlatformError(f"upload failed: {code} {getattr(response, 'message', '')}")
-        encrypted = {**keys, "url": response.content_uri} if encrypt and keys else None
-        return translate.file_content(
-            filename=attachment.filename,
-            mime_type=attachment.mime_type,
-            size=len(attachment.content),
-            caption=caption,
-            url=None if encrypted else response.content_uri,
-            encrypted_file=encrypted,
-            data_head=attachment.content[:32],
-        )
+        """Upload ``attachment`` (encrypted in an encrypted room); its event content."""
+        return await upload_content(self.client, room_id, attachment, caption)
 
     # --- rooms and direct chats ----------------------------------------------------------------
 
