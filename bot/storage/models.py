@@ -78,9 +78,15 @@ class Member(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(16), default="en")
     reporting: Mapped[bool] = mapped_column(Boolean, default=False)
+    backup_reporter: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Gets the organisation's measure prompts on days all its reporting members are away."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    away_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    away_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """The first and last day (both included, in the member's zone) the member is away: no
+    prompt or reminder then (``away`` / ``back``, or the alliance file's ``away``)."""
     erase_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)
     """When the member asked ``mydata delete all``: a confirmation soon after erases."""
 
