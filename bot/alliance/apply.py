@@ -169,10 +169,12 @@ async def load_alliance(
                     "timezone": alliance.member_timezone(s),
                     "locale": s.locale or info.default_locale,
                     "reporting": s.reporting,
+                    "backup_reporter": s.backup_reporter,
                     "active": s.active,
                 },
             ),
         )
+        await _absences(session, report, alliance.members)
         await loader.children(
             m.Identity,
             "member",
@@ -261,6 +263,21 @@ async def load_alliance(
             },
         )
     return report
+
+
+async def _absences(session: Any, report: LoadReport, members: list[MemberSpec]) -> None:
+    """Set the absences the file names, as one set-based update of the members that differ.
+    A member without ``away`` in the file keeps the absence they have (``away`` typed to the
+    bot), so the file and the command never undo each other on a reload."""
+    wanted = {
+        s.id: {"away_from": s.away.start, "away_until": s.away.until} for s in members if s.away
+    }
+    if not wanted:
+        return
+    tally = LoadReport()
+    await Sync(session, tally).rows(m.Member, "handle", "member", wanted, deactivate=False)
+    known = {*report.added, *report.changed}
+    report.changed.extend(entry for entry in tally.changed if entry not in known)
 
 
 def _campaign_values(spec: Any, alliance: ValidatedAlliance) -> dict[str, Any]:

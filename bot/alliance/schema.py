@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Self, cast
 
@@ -33,6 +33,7 @@ from bot.domain.errors import UserError
 from bot.domain.values import Aggregation, OrgKind, PromptOrder, Role
 from bot.privacy.retention import check_retention
 from bot.scheduling.cron import parse_cron
+from bot.text import quote
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 MAX_TARGET = 1e12
@@ -103,12 +104,28 @@ def parse_duration(value: str | int) -> int:
     return total
 
 
+def check_day(value: object) -> object:
+    """A day as the file writes it, ``2026-12-20`` (YAML makes it a date; quoted, it is text)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"“{quote(text)}” is not a real date; check the month and the day."
+            ) from None
+    raise ValueError(f"“{quote(text)}” is not a day; write it as YYYY-MM-DD, like 2026-12-20.")
+
+
 Zone = Annotated[str, AfterValidator(check_zone)]
 Cron = Annotated[str, AfterValidator(check_cron)]
 Locale = Annotated[str, AfterValidator(check_locale)]
 Slug = Annotated[str, Field(pattern=SLUG)]
 Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES)]
 Target = Annotated[float, Field(ge=0, le=MAX_TARGET, allow_inf_nan=False)]
+Day = Annotated[date, BeforeValidator(check_day)]
 
 
 class Item(BaseModel):
@@ -178,6 +195,23 @@ class Accounts(Item):
         return found
 
 
+class AwaySpec(Item):
+    """Days a member is away, both included: ``away: {from: 2026-12-20, until: 2027-01-03}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: Day = Field(alias="from")
+    until: Day
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.until < self.start:
+            raise ValueError(
+                f"the absence ends ({self.until}) before it starts ({self.start}); "
+                "`until` is the last day away, on or after `from`."
+            )
+        return self
+
+
 class MemberSpec(Accounts):
     id: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -186,6 +220,10 @@ class MemberSpec(Accounts):
     timezone: Zone | None = None
     locale: Locale | None = None
     reporting: bool = False
+    backup_reporter: bool = False
+    """Answers the organisation's measures on days all its reporting members are away."""
+    away: AwaySpec | None = None
+    """Absent: a load leaves the member's absence (``away`` typed to the bot) as it is."""
     active: bool = True
 
     @model_validator(mode="after")
