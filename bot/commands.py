@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import audit, reach
+from bot import audit, away, reach
 from bot.checkins import delivery_by_ref, latest_open, still_open
 from bot.digest import commands as digest_commands
 from bot.digest.chartcache import ChartCache
@@ -37,6 +37,8 @@ What I can do:
   checkin                 show the question waiting for your answer
   checkin <answer>        answer it (or reply in the prompt's thread)
   skip                    skip the waiting question this time
+  away until <date>       you are away (or away 2w): no questions or reminders until then
+  back                    you are back: questions resume with the next run
   mydata                  your own recent check-ins
   mydata export           all your check-ins as a CSV file
   mydata delete <id>      delete one of your check-ins
@@ -283,6 +285,8 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "start": _help,
     "checkin": _checkin,
     "skip": _skip,
+    "away": away.away,
+    "back": away.back,
     "mydata": _mydata,
     "digest": digest_commands.digest,
     "highlights": digest_commands.highlights,

@@ -14,6 +14,8 @@ COMMAND_WORDS = frozenset(
         "start",
         "checkin",
         "skip",
+        "away",
+        "back",
         "mydata",
         "digest",
         "highlights",

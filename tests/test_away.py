@@ -6,9 +6,63 @@ organisation whose reporting members are all away has its measure asked of its b
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from bot.alliance.apply import load_alliance
 from bot.alliance.validate import validate_file
+from bot.domain.absence import parse_until
+from bot.domain.errors import UserError
+from bot.storage import models as m
+from tests.harnesses.console import ConsoleHarness
+
+SUNDAY = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+NEXT_MONDAY = MONDAY + timedelta(days=7)
+ALLIANCE = textwrap.dedent("""\
+    alliance: {name: Away Alliance, default_timezone: UTC}
+    organisations:
+      - {slug: lib, name: The Library, country: DE, timezone: UTC}
+      - {slug: ngo, name: The NGO, country: FR, timezone: UTC}
+    members:
+      - {id: lea, name: Lea, organisation: lib, reporting: true}
+      - {id: max, name: Max, organisation: lib, backup_reporter: true}
+      - {id: noe, name: Noe, organisation: ngo, reporting: true}
+      - {id: ines, name: Ines, organisation: ngo, away: {from: 2026-11-30, until: 2026-12-04}}
+      - {id: boss, name: Boss, organisation: ngo, role: backbone}
+    measures:
+      - {key: people_reached, name: People reached, unit: people, period: week}
+    campaigns:
+      - key: weekly
+        name: Weekly
+        prompts: [name-a-barrier]
+        audience: {organisations: [lib, ngo], roles: [member]}
+        schedule: "0 9 * * MON"
+        reminders: {after: 3h, max: 2}
+      - key: figures
+        name: Figures
+        measures: [people_reached]
+        audience: {reporting_only: true}
+        schedule: "0 10 * * MON"
+""")
+
+
+def kinds(h: ConsoleHarness, member: str) -> list[str]:
+    return [r.kind for r in h.inbox(member)]
+
+
+async def away_until(h: ConsoleHarness, member: str) -> tuple[date | None, date | None]:
+    async with h.runtime.db.session() as s:
+        row = (
+            await s.execute(
+                select(m.Member.away_from, m.Member.away_until).where(m.Member.handle == member)
+            )
+        ).one()
+    return row[0], row[1]
+
 
 BAD_ABSENCES = textwrap.dedent("""\
     alliance: {name: Away Alliance}
@@ -55,3 +109,85 @@ def test_the_alliance_file_s_absences_are_real_days_in_order(tmp_path: Path) -> 
     assert [(p.line, p.message) for p in problems] == [
         (5, "this value cannot be read (day is out of range for month); correct it.")
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "wrong"),
+    [
+        ("until 2026-02-30", "is not a real date"),
+        ("2026-11-01", "Sunday 1 November 2026 is in the past"),
+        ("2028-01-01", "more than a year ahead; the furthest I take is Monday 29 November 2027"),
+        ("60w", "longer than a year"),
+        ("0d", "no time at all"),
+        ("next tuesday", "could not read “next tuesday”"),
+    ],
+)
+async def test_bad_dates_are_refused_with_how_to_write_them(
+    tmp_path: Path, db_url: str, typed: str, wrong: str
+) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        [said] = await h.command("lea", "away", typed)
+        assert wrong in said and "away until 2026-12-24" in said and "away 2w" in said, said
+        assert await away_until(h, "lea") == (None, None)
+        [back] = await h.command("lea", "back", "to basics")
+        assert "send just “back”" in back
+
+
+@pytest.mark.parametrize(
+    ("typed", "until"),
+    [
+        ("until 2026-12-24", date(2026, 12, 24)),
+        ("2026-12-24", date(2026, 12, 24)),
+        ("Until  2026-12-05", date(2026, 12, 5)),
+        ("2w", date(2026, 12, 18)),
+        ("10d", date(2026, 12, 14)),
+        ("1 week", date(2026, 12, 11)),
+        ("1d", date(2026, 12, 5)),
+    ],
+)
+def test_ways_to_say_until_when(typed: str, until: date) -> None:
+    assert parse_until(typed, date(2026, 12, 5)) == until
+
+
+def test_a_year_ahead_is_the_furthest() -> None:
+    assert parse_until("2027-12-05", date(2026, 12, 5)) == date(2027, 12, 5)
+    with pytest.raises(UserError):
+        parse_until("2027-12-06", date(2026, 12, 5))
+
+
+async def test_away_says_until_when_and_back_ends_it(tmp_path: Path, db_url: str) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        assert "not marked away" in (await h.command("lea", "away"))[0]
+        [said] = await h.command("lea", "away", "2w")
+        assert "away until Saturday 12 December 2026 (included)" in said, said
+        assert await away_until(h, "lea") == (date(2026, 11, 29), date(2026, 12, 12))
+        [state] = await h.command("lea", "away")
+        assert "You are away until Saturday 12 December 2026" in state, state
+        assert await h.command("lea", "back") == ["Welcome back: prompts resume with the next run."]
+        assert await away_until(h, "lea") == (None, None)
+        assert "not marked away, so nothing changed" in (await h.command("lea", "back"))[0]
+
+
+async def test_the_file_s_absences_load_and_a_reload_keeps_a_typed_one(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        assert await away_until(h, "ines") == (date(2026, 11, 30), date(2026, 12, 4))
+        [state] = await h.command("ines", "away")
+        assert "You will be away from Monday 30 November 2026 until Friday 4 December" in state
+        await h.command("lea", "away", "10d")
+        alliance, problems = validate_file(h.file)
+        assert alliance is not None, problems
+        again = await load_alliance(h.runtime.db, alliance, h.file.read_text())
+        assert again.unchanged, again.lines()
+        assert await away_until(h, "lea") == (date(2026, 11, 29), date(2026, 12, 8))
+        ines = alliance.members[3]
+        assert ines.away is not None
+        later = ines.away.model_copy(update={"until": date(2026, 12, 6)})
+        alliance.members[3] = ines.model_copy(update={"away": later})
+        changed = await load_alliance(h.runtime.db, alliance, "changed")
+        assert changed.lines() == ["Changed 1 member: ines"]
+        assert await away_until(h, "ines") == (date(2026, 11, 30), date(2026, 12, 6))
+        async with h.runtime.db.session() as s:
+            backups = await s.scalars(select(m.Member.handle).where(m.Member.backup_reporter))
+            assert backups.all() == ["max"]
