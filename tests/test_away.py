@@ -14,9 +14,12 @@ from sqlalchemy import select
 
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import validate_file
+from bot.digest.compute import compute_digest
 from bot.domain.absence import parse_until
 from bot.domain.errors import UserError
+from bot.domain.periods import Period
 from bot.storage import models as m
+from bot.storage.records import CheckIn
 from tests.harnesses.console import ConsoleHarness
 
 SUNDAY = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -191,3 +194,59 @@ async def test_the_file_s_absences_load_and_a_reload_keeps_a_typed_one(
         async with h.runtime.db.session() as s:
             backups = await s.scalars(select(m.Member.handle).where(m.Member.backup_reporter))
             assert backups.all() == ["max"]
+
+
+async def test_away_then_a_run_skips_them_and_back_brings_the_next_run(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        await h.command("lea", "away", "2w")
+        await h.run_until(MONDAY + timedelta(hours=10, minutes=30))
+        assert kinds(h, "noe") == ["prompt", "prompt"]
+        await h.command("noe", "away", "1d")  # after the prompts: no reminder follows them
+        await h.run_until(MONDAY + timedelta(hours=18))
+        assert kinds(h, "lea") == []  # no prompt, no reminder, no figures
+        assert kinds(h, "noe") == ["prompt", "prompt"]
+        assert kinds(h, "max") == ["prompt", "prompt", "reminder", "reminder"]
+        async with h.runtime.db.session() as s:
+            digest = await compute_digest(s, Period.parse_key("2026-W49"))
+        by_org = {r.name: (r.answered, r.delivered) for r in digest.responses}
+        assert by_org == {"The Library": (0, 2), "The NGO": (0, 2)}  # not Lea, not Ines
+        waiting = {p.organisation: set(p.people) for p in digest.pending}
+        assert waiting["The Library"] == {("Max", "exercise"), ("Max", "figures: People reached")}
+        text = (await h.command("boss", "digest", "2026-W49"))[0]
+        assert "Lea" not in text and "Ines" not in text, text
+
+        assert await h.command("lea", "back") == ["Welcome back: prompts resume with the next run."]
+        await h.run_until(NEXT_MONDAY + timedelta(hours=10, minutes=30))
+        assert kinds(h, "lea") == ["prompt", "prompt"]  # the exercise, and her figures again
+        assert kinds(h, "max")[4:] == ["prompt"]  # the exercise only: Lea reports again
+
+
+async def test_an_away_reporter_s_measure_goes_to_the_backup_reporter(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        await h.command("lea", "away", "until 2026-12-01")
+        await h.command("noe", "away", "2026-12-01")  # The NGO names no backup reporter
+        await h.run_until(MONDAY + timedelta(hours=10, minutes=30))
+        [figures] = [r for r in h.inbox("max") if "people" in r.text.lower()]
+        assert kinds(h, "noe") == kinds(h, "lea") == kinds(h, "boss") == kinds(h, "ines") == []
+        assert "Thank you" in (await h.reply("max", figures.ref, "12"))[0]
+        async with h.runtime.db.session() as s:
+            [(handle, value)] = (
+                await s.execute(
+                    select(m.Member.handle, CheckIn.answer_number)
+                    .join(m.Member, m.Member.id == CheckIn.member_id)
+                    .where(CheckIn.measure_id.is_not(None))
+                )
+            ).all()
+        assert (handle, value) == ("max", 12)
+
+
+async def test_the_file_s_absence_skips_its_days(tmp_path: Path, db_url: str) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        await h.run_until(MONDAY + timedelta(hours=9, minutes=30))
+        assert kinds(h, "ines") == []
+        await h.run_until(NEXT_MONDAY + timedelta(hours=9, minutes=30))
+        assert kinds(h, "ines") == ["prompt"]

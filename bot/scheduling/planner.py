@@ -19,11 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
+from bot.domain.absence import is_away
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
 from bot.ports import Clock
+from bot.scheduling.absence import stand_ins
 from bot.scheduling.cron import CronSpec, parse_cron
 from bot.scheduling.digests import advance_digests, channel_addresses
 from bot.scheduling.reminders import queue_reminders
@@ -73,6 +75,19 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
     it = iter(rows)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def _roster() -> Select[*tuple[Any, ...]]:
+    """(id, organisation id, locale, reporting, country, away from, away until) of members."""
+    return select(
+        m.Member.id,
+        m.Member.organisation_id,
+        m.Member.locale,
+        m.Member.reporting,
+        m.Organisation.country,
+        m.Member.away_from,
+        m.Member.away_until,
+    ).join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
 
 
 def _caught_up(spec: CronSpec, tz: ZoneInfo, handled: datetime, now: datetime) -> bool:
@@ -244,24 +259,22 @@ class Planner:
                     await s.scalars(select(m.Measure).where(m.Measure.prompt_id.in_(prompt_ids)))
                 ).all()
             }
-            members = await self._members(s, campaign, None if campaign.timezone else zone)
-            channels = await self._channels(s, campaign, zone)
-        return self._rows(campaign, zone, fire, now, prompt_ids, measures, members, channels)
-
-    async def _members(self, s: Any, campaign: m.Campaign, zone: str | None) -> list[Any]:
-        """(id, organisation id, locale, reporting, country) of the audience, read in parts so
-        that other tasks run meanwhile."""
-        result = await s.stream(
-            select(
-                m.Member.id,
-                m.Member.organisation_id,
-                m.Member.locale,
-                m.Member.reporting,
-                m.Organisation.country,
+            in_zone = [] if campaign.timezone else [m.Member.timezone == zone]
+            members = await self._members(s, campaign, in_zone)
+            backups = (
+                await stand_ins(s, _roster(), self.audience(campaign), in_zone, day)
+                if measures
+                else []
             )
-            .join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
-            .where(*self.audience(campaign), *([m.Member.timezone == zone] if zone else []))
-            .order_by(m.Member.id)
+            channels = await self._channels(s, campaign, zone)
+        return self._rows(
+            campaign, zone, fire, now, prompt_ids, measures, (members, backups), channels
+        )
+
+    async def _members(self, s: Any, campaign: m.Campaign, in_zone: list[Any]) -> list[Any]:
+        """The audience as :func:`_roster` reads it, in parts so other tasks run meanwhile."""
+        result = await s.stream(
+            _roster().where(*self.audience(campaign), *in_zone).order_by(m.Member.id)
         )
         members: list[Any] = []
         async for part in result.partitions(self.chunk_rows):
@@ -286,10 +299,13 @@ class Planner:
         now: datetime,
         prompt_ids: list[str],
         measures: dict[str, m.Measure],
-        members: list[Any],
+        people: tuple[list[Any], list[Any]],
         channels: tuple[list[tuple[int, str]], str],
     ) -> Iterator[dict[str, Any]]:
-        """Decide each delivery of a run: for each prompt, one a member, then one a channel."""
+        """Decide each delivery of a run: for each prompt, one a member, then one a channel.
+        ``people`` are the audience and the backup reporters standing in for absent ones; a
+        member away today, or on a public holiday the campaign skips, gets a SKIPPED row."""
+        members, backups = people
         local = fire.astimezone(ZoneInfo(zone))
         day = local.date()
         late = now - fire > timedelta(minutes=campaign.catch_up_minutes)
@@ -308,16 +324,16 @@ class Planner:
         for prompt_id in prompt_ids:
             measure = measures.get(prompt_id)
             period_key = self._period(campaign, day, measure).key
-            for member_id, org_id, locale, reporting, country in members:
-                if measure is not None and not reporting:
-                    continue
+            asked = members if measure is None else [*(r for r in members if r[3]), *backups]
+            for member_id, org_id, locale, _, country, away_from, away_until in asked:
                 if campaign.skip_holidays and country not in off:
                     off[country] = self._is_holiday(country, day)
                 status = (
                     DeliveryStatus.MISSED
                     if late
                     else DeliveryStatus.SKIPPED
-                    if campaign.skip_holidays and off[country]
+                    if is_away(day, away_from, away_until)
+                    or (campaign.skip_holidays and off[country])
                     else DeliveryStatus.PENDING
                 )
                 yield {  # every row names every column: one INSERT for them all

@@ -1,13 +1,15 @@
 """Reminders: members who have not answered after the campaign's delay hear again, at most
-the configured number of times, and never once they answered."""
+the configured number of times, and never once they answered, nor while they are away."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
 
+from bot.domain.absence import is_away
 from bot.domain.values import DeliveryKind, DeliveryStatus
 from bot.storage import models as m
 from bot.storage.bulk import insert_ignoring_duplicates
@@ -28,8 +30,12 @@ async def queue_reminders(db: Database, now: datetime) -> int:
                     m.Campaign.reminder_after_minutes,
                     m.Campaign.reminder_max,
                     m.Campaign.catch_up_minutes,
+                    m.Member.timezone,
+                    m.Member.away_from,
+                    m.Member.away_until,
                 )
                 .join(m.Campaign, m.Campaign.id == Delivery.campaign_id)
+                .join(m.Member, m.Member.id == Delivery.member_id)
                 .where(
                     Delivery.kind == DeliveryKind.PROMPT.value,
                     Delivery.status == DeliveryStatus.SENT.value,
@@ -42,10 +48,11 @@ async def queue_reminders(db: Database, now: datetime) -> int:
             )
         ).all()
         rows: list[dict[str, Any]] = []
-        for delivery, after, most, catch_up in due:
+        for delivery, after, most, catch_up, zone, away_from, away_until in due:
             number = delivery.reminders_sent + 1
-            if after is None or number > most:
-                delivery.remind_at = None
+            today = now.astimezone(ZoneInfo(zone or "UTC")).date()
+            if after is None or number > most or is_away(today, away_from, away_until):
+                delivery.remind_at = None  # away: this prompt is not chased, even once back
                 continue
             due_at = delivery.remind_at or now
             stale = now - due_at > timedelta(minutes=catch_up)
