@@ -72,7 +72,7 @@ async def overview(db: Database) -> Overview | None:
                 mem.role,
                 mem.timezone,
                 mem.locale,
-                "yes" if mem.reporting else "",
+                "yes" if mem.reporting else "backup" if mem.backup_reporter else "",
                 ", ".join(identities.get(mem.id, [])),
                 "yes" if mem.active else "no",
             )
