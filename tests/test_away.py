@@ -36,6 +36,7 @@ ALLIANCE = textwrap.dedent("""\
       - {id: noe, name: Noe, organisation: ngo, reporting: true}
       - {id: ines, name: Ines, organisation: ngo, away: {from: 2026-11-30, until: 2026-12-04}}
       - {id: boss, name: Boss, organisation: ngo, role: backbone}
+      - {id: sam, name: Sam, organisation: lib, role: backbone, timezone: Australia/Sydney}
     measures:
       - {key: people_reached, name: People reached, unit: people, period: week}
     campaigns:
@@ -250,3 +251,14 @@ async def test_the_file_s_absence_skips_its_days(tmp_path: Path, db_url: str) ->
         assert kinds(h, "ines") == []
         await h.run_until(NEXT_MONDAY + timedelta(hours=9, minutes=30))
         assert kinds(h, "ines") == ["prompt"]
+
+
+async def test_today_is_the_member_s_own(tmp_path: Path, db_url: str) -> None:
+    """At 14:00 UTC on Sunday it is already Monday 01:00 in Sydney."""
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        h.clock.advance(timedelta(hours=2))
+        [said] = await h.command("sam", "away", "1d")
+        assert "away until Monday 30 November 2026" in said, said
+        [lea] = await h.command("lea", "away", "1d")
+        assert "away until Sunday 29 November 2026" in lea, lea
+        assert await away_until(h, "sam") == (date(2026, 11, 30), date(2026, 11, 30))
