@@ -52,13 +52,16 @@ def mistyped_command(text: str) -> str | None:
 
     One letter dropped, added, changed, or two swapped, inside a word of four letters or more,
     keeping its first letter. A word that only extends a command (“shared”, “started”,
-    “helped”) or cuts it short is an ordinary word, not a typo.
+    “helped”) or cuts it short is an ordinary word, not a typo. A four-letter command is one
+    letter from many ordinary words (“bank”, “ship”, “held”), so its typo counts only alone:
+    “bakc” is ``back``, “Bank holidays slowed us” an answer.
     """
-    head = text.strip().split(" ", 1)[0].casefold().lstrip("/!")
+    words = text.split()
+    head = words[0].casefold().lstrip("/!") if words else ""
     if len(head) < 4 or head in COMMAND_WORDS or not head.isalpha():
         return None
     for word in sorted(COMMAND_WORDS):
-        if len(word) < 4 or word[0] != head[0]:
+        if len(word) < 4 or word[0] != head[0] or (len(word) == 4 and len(words) > 1):
             continue
         if head.startswith(word) or word.startswith(head):
             continue

@@ -47,14 +47,30 @@ def test_answers_are_not_small_talk(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "meant"),
-    [("chekin Our barrier", "checkin"), ("digets", "digest"), ("mydaat", "mydata")],
+    [
+        ("chekin Our barrier", "checkin"),
+        ("digets", "digest"),
+        ("mydaat", "mydata"),
+        ("bakc", "back"),
+        ("awya", "away"),
+        ("hepl", "help"),
+    ],
 )
 def test_a_command_with_a_typo_is_recognised(text: str, meant: str) -> None:
     assert mistyped_command(text) == meant
 
 
 @pytest.mark.parametrize(
-    "text", ["Shared a room with the NGO", "started a reading club", "Helped two partners", "skip"]
+    "text",
+    [
+        "Shared a room with the NGO",
+        "started a reading club",
+        "Helped two partners",
+        "skip",
+        "Bank holidays slowed us down",
+        "Buck stops here",
+        "Ship arrived late",
+    ],
 )
 def test_ordinary_words_are_not_typos(text: str) -> None:
     assert mistyped_command(text) is None
