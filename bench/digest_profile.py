@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import event, text
 
 from bot.digest.chart import render_png
-from bot.digest.compute import _pending, _rates, compute_digest, window
+from bot.digest.compute import _rates, compute_digest, pending_people, window
 from bot.digest.highlights import exercise_groups, highlights
 from bot.digest.measures import measure_figures, reporting_rates
 from bot.digest.model import Digest
@@ -83,7 +83,7 @@ async def digest_parts_once(db: Database, period: Period) -> list[tuple[str, flo
         await timed("_rates (previous week)", _rates(s, *window(period.previous(), zone), []))
         await timed("highlights", highlights(s, start, end, None))
         await timed("measure_figures", measure_figures(s, period, None))
-        await timed("_pending", _pending(s, start, end, []))
+        await timed("_pending", pending_people(s, start, end, []))
         await timed("reporting_rates", reporting_rates(s, period, zone, None))
         await timed("exercise_groups", exercise_groups(s, start, end, None))
     return out

@@ -136,7 +136,7 @@ async def test_export_opens_in_a_spreadsheet_and_its_numbers_match(
         [file] = replies[0].attachments
         assert file.filename == "alliance-2026-11.xlsx"
         book = openpyxl.load_workbook(io.BytesIO(file.content))
-        assert book.sheetnames == ["Check-ins", "People reached"]
+        assert book.sheetnames == ["Check-ins", "People reached", "Not answered"]
         sheet = book["People reached"]
         figures = {row[0]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
         assert figures == {"Org A": 18, "Org C": 9}

@@ -22,6 +22,7 @@ from bot.digest.model import (
     OrgReporting,
     OrgResponse,
     Pending,
+    PendingSummary,
     SharedPost,
 )
 from bot.digest.render import FIGURES, FILTERS, change, num, pct, unreachable_line
@@ -52,6 +53,10 @@ def _reporting(r: OrgReporting) -> str:
 
 def _pending(p: Pending) -> str:
     return f"{escape(p.organisation)}: " + ", ".join(f"{escape(n)} ({w})" for n, w in p.people)
+
+
+def _summary(s: PendingSummary) -> str:
+    return "\n".join([s.line(), *(f"{escape(org)}: {n}" for org, n in s.most_behind)])
 
 
 def _plain(text: str, limit: int = 75) -> dict[str, Any]:
@@ -125,6 +130,7 @@ def _environment() -> Environment:
         slack_group=_group,
         slack_reporting=_reporting,
         slack_pending=_pending,
+        slack_summary=_summary,
         slack_unreachable=lambda u: escape(unreachable_line(u)),
     )
     return env

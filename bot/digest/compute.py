@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.highlights import exercise_groups, highlights
 from bot.digest.measures import measure_figures, measure_periods, reporting_rates
-from bot.digest.model import Digest, OrgResponse, Pending
+from bot.digest.model import Digest, OrgResponse, Pending, PendingSummary
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus
 from bot.reach import unreachable
@@ -20,6 +20,10 @@ from bot.storage.records import CheckIn, Delivery
 
 QUIET_PERIODS = 2
 """An organisation that had prompts but answered none in each of this many periods is quiet."""
+NAMED_PENDING = 60
+"""Up to this many people who have not answered are named in the digest; beyond, numbers."""
+MOST_BEHIND = 10
+"""Organisations listed as most behind when the digest gives numbers instead of names."""
 
 __all__ = ["compute_digest", "measure_periods", "window"]
 
@@ -117,13 +121,15 @@ async def compute_digest(
         )
     )
     found_highlights, starred = await highlights(s, start, end, organisation)
+    pending = await pending_people(s, start, end, org_filter)
+    summary = summarise(pending)
     return Digest(
         meta.name if meta else "alliance",
         period,
         zone,
         responses,
         await measure_figures(s, period, organisation),
-        await _pending(s, start, end, org_filter),
+        () if summary else pending,
         organisation
         and await s.scalar(  # its name, as staff read it
             select(m.Organisation.name).where(m.Organisation.slug == organisation)
@@ -133,6 +139,7 @@ async def compute_digest(
         highlights_are_starred=starred,
         groups=await exercise_groups(s, start, end, organisation),
         unreachable=await unreachable(s, organisation),
+        pending_summary=summary,
     )
 
 
@@ -162,7 +169,7 @@ async def _quiet(
     return quiet or set()
 
 
-async def _pending(
+async def pending_people(
     s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
 ) -> tuple[Pending, ...]:
     """Who has not answered, by organisation; for figures, the measure they owe is named."""
@@ -188,3 +195,12 @@ async def _pending(
         if entry not in grouped.setdefault(org, []):
             grouped[org].append(entry)
     return tuple(Pending(org, tuple(people)) for org, people in grouped.items())
+
+
+def summarise(pending: tuple[Pending, ...]) -> PendingSummary | None:
+    """Numbers instead of names, once more than ``NAMED_PENDING`` people have not answered."""
+    people = sum(len(p.people) for p in pending)
+    if people <= NAMED_PENDING:
+        return None
+    behind = sorted(((p.organisation, len(p.people)) for p in pending), key=lambda x: -x[1])
+    return PendingSummary(people, len(pending), tuple(behind[:MOST_BEHIND]))

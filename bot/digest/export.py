@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.digest.compute import pending_people
 from bot.digest.measures import latest_figures, measure_periods
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
@@ -35,11 +36,16 @@ CHECKIN_COLUMNS = (
 )
 
 
+PENDING_COLUMNS = ("not answered: organisation", "member", "what")
+
+
 @dataclass(frozen=True)
 class ExportData:
     checkins: list[tuple[object, ...]]
     measures: dict[str, list[tuple[object, ...]]]
     """measure name -> rows of (organisation, period, figure, target)"""
+    pending: list[tuple[str, str, str]] = field(default_factory=list)
+    """(organisation, member, what they have not answered): the digest's full list."""
 
 
 async def collect(s: AsyncSession, period: Period, start: datetime, end: datetime) -> ExportData:
@@ -78,7 +84,12 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
             )
         ).all()
         figures_by_measure[measure.name] = [tuple(r) for r in rows]
-    return ExportData(checkins, figures_by_measure)
+    pending = [
+        (p.organisation, person, what)
+        for p in await pending_people(s, start, end, [])
+        for person, what in p.people
+    ]
+    return ExportData(checkins, figures_by_measure, pending)
 
 
 def _cell(value: object) -> object:
@@ -123,6 +134,9 @@ def to_csv(data: ExportData) -> bytes:
     writer.writerow(["measure", "organisation", "period", "figure", "organisation target"])
     for name, rows in data.measures.items():
         writer.writerows([name, *row] for row in rows)
+    writer.writerow([])
+    writer.writerow(PENDING_COLUMNS)
+    writer.writerows(data.pending)
     return out.getvalue().encode("utf-8")
 
 
@@ -136,13 +150,17 @@ def to_xlsx(data: ExportData) -> bytes:
     sheet.append(list(CHECKIN_COLUMNS))
     for row in data.checkins:
         sheet.append([_cell(v) for v in row])
-    used: set[str] = {"Check-ins"}
+    used: set[str] = {"Check-ins", "Not answered"}
     for name, rows in data.measures.items():
         title = _sheet_title(name, used)
         measure_sheet = book.create_sheet(title)
         measure_sheet.append(["organisation", "period", "figure", "organisation target"])
         for row in rows:
             measure_sheet.append(list(row))
+    waiting = book.create_sheet("Not answered")
+    waiting.append(list(PENDING_COLUMNS))
+    for row in data.pending:
+        waiting.append(list(row))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -78,6 +78,23 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class PendingSummary:
+    """Who has not answered, in numbers, when the names would not fit a chat message (the
+    names are in the export)."""
+
+    people: int
+    organisations: int
+    most_behind: tuple[tuple[str, int], ...]
+    """(organisation, people who have not answered), the most first."""
+
+    def line(self) -> str:
+        return (
+            f"{self.people:,} people in {self.organisations:,} organisations have not answered "
+            "yet (their names are in digest export). Most behind:"
+        )
+
+
+@dataclass(frozen=True)
 class Answer:
     checkin_id: int
     organisation: str
@@ -131,6 +148,8 @@ class Digest:
     groups: tuple[ExerciseGroup, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     unreachable: tuple[Unreachable, ...] = ()
+    pending_summary: PendingSummary | None = None
+    """Set, and ``pending`` left empty, when too many people have not answered to name them."""
     """Organisations the bot cannot reach (all or some of their members), and why."""
 
     @property
