@@ -101,6 +101,8 @@ class Platform:
     fallback: bool = False
     """Built after the others, and when no other platform is configured unless its settings
     turn it off (the console)."""
+    how_to_type: str = ""
+    """A line atop the help on this platform: how its people type a command."""
 
     @property
     def name(self) -> str:
@@ -152,6 +154,7 @@ def platforms() -> tuple[Platform, ...]:
             command_prefix=slack.COMMAND_PREFIX,
             settings=Section(slack_settings.SECTION, slack_settings.SlackSettings),
             build=_slack,
+            how_to_type=slack.HOW_TO_TYPE,
             extra=Extra("slack", ("slack_bolt", "slack_sdk", "aiohttp", "cryptography")),
         ),
         Platform(
@@ -159,6 +162,7 @@ def platforms() -> tuple[Platform, ...]:
             command_prefix=matrix.COMMAND_PREFIX,
             settings=Section(matrix_settings.SECTION, matrix_settings.MatrixSettings),
             build=_matrix,
+            how_to_type=matrix.HOW_TO_TYPE,
             extra=Extra("matrix", ("nio",)),
         ),
     )
@@ -173,3 +177,8 @@ def in_build_order(among: Sequence[Platform]) -> list[Platform]:
 def id_checks(among: Sequence[Platform] | None = None) -> tuple[PlatformIds, ...]:
     """What ``bot.alliance.validate`` takes as ``platforms``."""
     return tuple(p.ids for p in (platforms() if among is None else among))
+
+
+def how_to_type(among: Sequence[Platform] | None = None) -> dict[str, str]:
+    """What the core puts atop the help, by platform (``Service.how_to_type``)."""
+    return {p.name: p.how_to_type for p in (platforms() if among is None else among)}

@@ -75,10 +75,12 @@ class CommandContext:
     """Run once the command's transaction is committed."""
     charts: ChartCache | None = None
     """Digest charts already drawn (``bot/digest/chartcache.py``)."""
+    how_to_type: str = ""
+    """How commands are typed on the platform the command came from (atop the help)."""
 
 
-def help_text(role: str) -> str:
-    text = HELP_MEMBER
+def help_text(role: str, how_to_type: str = "") -> str:
+    text = f"{how_to_type}\n\n{HELP_MEMBER}" if how_to_type else HELP_MEMBER
     if Role(role).is_staff:
         text += HELP_STAFF
     if role == Role.ADMIN.value:
@@ -89,12 +91,13 @@ def help_text(role: str) -> str:
 async def run_command(ctx: CommandContext, name: str, args: str) -> list[Reply]:
     handler = _COMMANDS.get(name.lower().lstrip("/!"))
     if handler is None:
-        return [Reply(f"I don't know the command “{quote(name)}”.\n\n{help_text(ctx.member.role)}")]
+        help_ = help_text(ctx.member.role, ctx.how_to_type)
+        return [Reply(f"I don't know the command “{quote(name)}”.\n\n{help_}")]
     return await handler(ctx, args.strip())
 
 
 async def _help(ctx: CommandContext, args: str) -> list[Reply]:
-    return [Reply(help_text(ctx.member.role))]
+    return [Reply(help_text(ctx.member.role, ctx.how_to_type))]
 
 
 async def _checkin(ctx: CommandContext, args: str) -> list[Reply]:

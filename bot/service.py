@@ -68,6 +68,8 @@ class Service:
         self.planner = planner
         self.on_answered = on_answered
         self.files_dirs: tuple[Path, ...] = ()
+        self.how_to_type: dict[str, str] = {}
+        """A line atop the help, by platform (the composition root's, from the adapters)."""
         """Where ports keep the files they post on this machine (``mydata delete all``)."""
         self.charts: ChartCache | None = None
         """Digest charts already drawn, shared with the scheduled digests."""
@@ -217,6 +219,7 @@ class Service:
                 self.files_dirs,
                 after,
                 charts=self.charts,
+                how_to_type=self.how_to_type.get(event.platform, ""),
             )
             return await run_command(ctx, event.name, event.args)
         if not isinstance(event, MessageReceived):  # answers to prompt messages go by batch

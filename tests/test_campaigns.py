@@ -177,3 +177,16 @@ async def test_campaign_preview_shows_the_next_sends_per_time_zone(harness: Harn
     assert "daily" in listed and "figures" in listed and "PAUSED" in listed
     unknown = (await harness.command("ada", "campaign", "pause nope"))[0]
     assert "no campaign “nope”" in unknown and "daily" in unknown
+
+
+async def test_help_says_how_commands_are_typed_here(harness: Harness) -> None:
+    """Issue 15: help shows each platform's own syntax (“!checkin” on Matrix, the DM word or
+    /checkin on Slack, the word alone on the console)."""
+    [text] = await harness.command("berta", "alliance-help")  # a slash command on Slack too
+    first = text.splitlines()[0]
+    expected = {
+        "matrix": "On Matrix, start a command with !",
+        "slack": "On Slack, type a command in our direct chat",
+        "console": "What I can do:",
+    }[harness.name]
+    assert first.startswith(expected), text

@@ -12,6 +12,10 @@ import re
 
 COMMAND_PREFIX = "!"
 """``!digest``: in Matrix rooms plain words are answers."""
+HOW_TO_TYPE = (
+    "On Matrix, start a command with ! (!checkin, !mydata, !digest); in our direct chat the "
+    "word alone works too."
+)
 USER = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 ROOM = re.compile(r"^[!#][^\s:]+(:[A-Za-z0-9.\-]+(:\d+)?)?$")
 

@@ -11,6 +11,10 @@ import re
 
 COMMAND_PREFIX = "/"
 """``/digest``: Slack's slash commands (a bare command word also works at the top of the DM)."""
+HOW_TO_TYPE = (
+    "On Slack, type a command in our direct chat (checkin, mydata, digest…); /checkin, "
+    "/digest, /campaign and /alliance-help also work in any channel."
+)
 USER = re.compile(r"^(T[A-Z0-9]{2,})[:/](U|W)[A-Z0-9]{2,}$")
 CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
