@@ -58,17 +58,22 @@ def prompts_by_text(h: MatrixHarness, member: str) -> dict[str, str]:
     return {r.text.splitlines()[1][:20]: r.ref for r in h.inbox(member) if r.is_prompt}
 
 
+BERTAS = ("Name one barrier to ", "In the last six mont", "How useful was the c")
+"""The first words of Berta's three prompts at nine: a text, a choice and a scale."""
+
+
+async def nine_oclock(h: MatrixHarness) -> dict[str, str]:
+    """Monday's nine o'clock run; Berta's prompts by their first words."""
+    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    return prompts_by_text(h, "berta")
+
+
 async def test_thread_reply_plain_reply_reaction_and_edit_become_check_ins(
     make_matrix: HarnessMaker,
 ) -> None:
     h = await make_matrix(MONDAY, alliance())
-    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
-    prompts = prompts_by_text(h, "berta")
-    barrier, contact, useful = (
-        prompts["Name one barrier to "],
-        prompts["In the last six mont"],
-        prompts["How useful was the c"],
-    )
+    prompts = await nine_oclock(h)
+    barrier, contact, useful = (prompts[start] for start in BERTAS)
     contact_prompt = next(r for r in h.inbox("berta") if r.ref == contact)
     assert contact_prompt.choices == ("Yes", "No", "Not sure")
     berta = h.members["berta"]

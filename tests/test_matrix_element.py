@@ -20,7 +20,7 @@ from bot.i18n import t
 from bot.storage.records import CheckIn
 from tests.harness import with_accounts
 from tests.harnesses.matrix import HarnessMaker, MatrixHarness
-from tests.test_matrix_adapter import MONDAY, alliance, prompts_by_text
+from tests.test_matrix_adapter import BERTAS, MONDAY, alliance, nine_oclock, prompts_by_text
 
 KEYCAP = translate.KEYCAPS
 
@@ -57,13 +57,8 @@ async def test_replies_are_notices_in_the_answers_thread_or_replying_to_it(
     make_matrix: HarnessMaker,
 ) -> None:
     h = await make_matrix(MONDAY, alliance())
-    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
-    prompts = prompts_by_text(h, "berta")
-    barrier, contact, useful = (
-        prompts["Name one barrier to "],
-        prompts["In the last six mont"],
-        prompts["How useful was the c"],
-    )
+    prompts = await nine_oclock(h)
+    barrier, contact, useful = (prompts[start] for start in BERTAS)
     berta = h.members["berta"]
     room_id = berta.seen[barrier][0]
     assert {berta.seen[p][1]["content"]["msgtype"] for p in prompts.values()} == {"m.text"}
@@ -117,13 +112,8 @@ async def test_choice_prompts_and_reminders_carry_their_keycaps(
     make_matrix: HarnessMaker,
 ) -> None:
     h = await make_matrix(MONDAY, with_reminders(alliance()))
-    await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
-    prompts = prompts_by_text(h, "berta")
-    barrier, contact, useful = (
-        prompts["Name one barrier to "],
-        prompts["In the last six mont"],
-        prompts["How useful was the c"],
-    )
+    prompts = await nine_oclock(h)
+    barrier, contact, useful = (prompts[start] for start in BERTAS)
     berta = h.members["berta"]
 
     # Each choice prompt carries one keycap per option, added by the bot: one tap answers.

@@ -4,30 +4,16 @@ that names its message only in ``previous_message``."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.i18n import t
 from tests.fakeslack_parts import Message
 from tests.harnesses.slack import SlackHarness, message_event
-from tests.test_slack_adapter import checkins, make, prompts
+from tests.test_slack_adapter import checkins, h, prompts
+
+__all__ = ["h"]  # the Slack harness fixture, shared with test_slack_adapter
 
 PHOTO = {"id": "F0PHOTO", "name": "stand.jpg", "mimetype": "image/jpeg", "filetype": "jpg"}
-
-
-@pytest.fixture
-async def h(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
-) -> AsyncIterator[SlackHarness]:
-    harness = await make(request, tmp_path, sqlite_url)
-    try:
-        yield harness
-    finally:
-        await harness.runtime.stop()
-        await harness.stop()
 
 
 def in_thread(prompt: Message, raw_text: str, **extra: Any) -> dict[str, Any]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,19 +20,9 @@ from adapters.slack.guard import malformed
 from bot.events import InboundEvent
 from bot.storage.records import CheckIn
 from tests.harnesses.slack import SlackHarness, message_event, signed, user_of
-from tests.test_slack_adapter import make
+from tests.test_slack_adapter import h
 
-
-@pytest.fixture
-async def h(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
-) -> AsyncIterator[SlackHarness]:
-    harness = await make(request, tmp_path, sqlite_url)
-    try:
-        yield harness
-    finally:
-        await harness.runtime.stop()
-        await harness.stop()
+__all__ = ["h"]  # the Slack harness fixture, shared with test_slack_adapter
 
 
 BAD = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,10 @@ from bot.ports import Attachment, Destination, DestinationKind
 from tests.fakeslack import FakeSlack
 from tests.fakeslack_parts import dm_of
 from tests.harnesses.slack import SlackHarness
-from tests.test_slack_adapter import make
+from tests.test_slack_adapter import h
 from tests.test_slack_port import BERTA, port_for
+
+__all__ = ["h"]  # the Slack harness fixture, shared with test_slack_adapter
 
 CHART = Attachment("measures-2026-W47.png", b"\x89PNG chart", "image/png", "Measures to 2026-W47")
 BO = Destination(DestinationKind.PERSON, "T0TEST:U0BO")
@@ -80,18 +81,6 @@ def test_the_memory_of_uploads_is_bounded() -> None:
         uploaded.remember(b"chart %d" % n, "D0BERTA", f"F{n}")
     assert uploaded.get(b"chart 0", "D0BERTA") is None
     assert uploaded.get(b"chart 2", "D0BERTA") == "F2" and uploaded.get(b"chart 2", "C1") is None
-
-
-@pytest.fixture
-async def h(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str
-) -> AsyncIterator[SlackHarness]:
-    harness = await make(request, tmp_path, sqlite_url)
-    try:
-        yield harness
-    finally:
-        await harness.runtime.stop()
-        await harness.stop()
 
 
 async def test_digest_twice_uploads_its_chart_once(h: SlackHarness) -> None:
