@@ -30,13 +30,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 
-from adapters.console.port import ConsolePort
 from adapters.slack.blocks import METADATA_EVENT, METADATA_REPLY
-from adapters.slack.pacing import Pacing
-from adapters.slack.port import SlackPort
-from bot.clock import ManualClock
-from bot.ports import ChatPort
-from bot.runtime import Runtime
 from bot.storage.database import Database
 from bot.storage.models import Member
 from bot.storage.records import CheckIn, Delivery
@@ -44,6 +38,7 @@ from tests.botprocess import BotProcess, bot_env, free_port
 from tests.fakeslack import TOKEN, FakeSlack
 from tests.fakeslack_parts import Limits
 from tests.harnesses.slack import SECRET, message_event, signed
+from tests.workspaces import prepare
 
 MEMBERS = 1000
 LANE = 32
@@ -75,21 +70,6 @@ def alliance(fire: datetime) -> str:
         f"schedule: '{fire:%M %H} * * *', timezone: UTC}}",
     ]
     return "\n".join(lines) + "\n"
-
-
-async def prepare(url: str, file: Path, fire: datetime, api_url: str) -> int:
-    """The campaign's due deliveries, made by a runtime that never sends; their number."""
-    clock = ManualClock(fire - timedelta(minutes=1))
-    slack = SlackPort(TOKEN, clock, api_url=api_url, pacing=Pacing.unlimited())
-    ports: dict[str, ChatPort] = {"slack": slack, "console": ConsolePort(clock)}
-    runtime = Runtime(url, clock, ports, alliance_file=file, real_time=False,
-                      background_dispatch=False, stop_timeout=0)  # fmt: skip
-    await runtime.start()
-    try:
-        clock.set(fire + timedelta(seconds=5))
-        return await runtime.planner.tick()
-    finally:
-        await runtime.stop()
 
 
 @dataclass
@@ -317,7 +297,7 @@ async def test_sigkill_during_a_1000_member_campaign_loses_and_repeats_nothing(
     x: Scenario | None = None
     try:
         t0 = time.monotonic()
-        assert await prepare(db_url, file, fire, fake.api_url) == MEMBERS
+        assert await prepare(db_url, file, fire) == MEMBERS
         print(f"\n[{db_url.split('+')[0]}] deliveries prepared in {time.monotonic() - t0:.1f} s")
         x = Scenario(db_url, fake, tmp_path)
         async with x.db.session() as s:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from adapters.slack.uploads import Uploaded
 from bot.ports import Attachment, Destination, DestinationKind
@@ -13,21 +10,12 @@ from tests.fakeslack import FakeSlack
 from tests.fakeslack_parts import dm_of
 from tests.harnesses.slack import SlackHarness
 from tests.test_slack_adapter import h
-from tests.test_slack_port import BERTA, port_for
+from tests.test_slack_port import BERTA, fake, port_for
 
-__all__ = ["h"]  # the Slack harness fixture, shared with test_slack_adapter
+__all__ = ["fake", "h"]  # fixtures shared with test_slack_port and test_slack_adapter
 
 CHART = Attachment("measures-2026-W47.png", b"\x89PNG chart", "image/png", "Measures to 2026-W47")
 BO = Destination(DestinationKind.PERSON, "T0TEST:U0BO")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def images(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
