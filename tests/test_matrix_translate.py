@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.matrix import translate
+from adapters.matrix.media import file_content
 from bot.events import (
     STAR,
     ChoicePicked,
@@ -261,7 +262,7 @@ def test_invites_files_and_transaction_ids() -> None:
         + (640).to_bytes(4, "big")
         + (480).to_bytes(4, "big")
     )
-    image = translate.file_content(
+    image = file_content(
         filename="chart.png",
         mime_type="image/png",
         size=99,
@@ -271,7 +272,7 @@ def test_invites_files_and_transaction_ids() -> None:
     )
     assert image["msgtype"] == "m.image" and image["url"] == "mxc://localhost/abc"
     assert (image["info"]["w"], image["info"]["h"]) == (640, 480)
-    secret = translate.file_content(
+    secret = file_content(
         filename="me.csv",
         mime_type="text/csv",
         size=3,

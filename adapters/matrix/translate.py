@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.matrix import ids
+from adapters.matrix.media import HTML_FORMAT, html_lines, media_caption
 from bot.events import (
     STAR,
     ChoicePicked,
@@ -34,14 +35,12 @@ KIND_KEY = f"{NS}.kind"
 """Our own content key: the Outgoing kind (prompt, reminder, digest, message, reply)."""
 REPLY_TO_KEY = f"{NS}.reply_to"
 CHOICES_KEY = f"{NS}.choices"
-HTML_FORMAT = "org.matrix.custom.html"
 KEYCAPS = tuple(f"{n}\ufe0f\u20e3" for n in range(10)) + ("\U0001f51f",)
 """0️⃣ … 9️⃣ and 🔟: the reaction that picks option number n."""
 ANSWERED = "\u2705"
 STARS = ("\u2b50", "\U0001f31f")
 """⭐ and 🌟: staff star an answer for the digest by reacting with one."""
 TEXT_TYPES = ("m.text", "m.emote")
-MEDIA_TYPES = ("m.image", "m.file", "m.video", "m.audio")
 NOTICE = "m.notice"
 """The bot's replies: Element shows them without notifying (prompts and reminders notify)."""
 _FALLBACK_LINE = re.compile(r"^> ?.*$")
@@ -161,20 +160,6 @@ def inbound(
     return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to)
 
 
-def media_caption(content: Mapping[str, Any]) -> str | None:
-    """A media message's caption ("" when it has none); None when ``content`` is not media
-    (``m.image``, ``m.file``, ``m.video``, ``m.audio``). As the spec has it (v1.10): with a
-    ``filename`` that differs from ``body``, the ``body`` is the caption; otherwise the ``body``
-    is only the file's name."""
-    if content.get("msgtype") not in MEDIA_TYPES:
-        return None
-    body = str(content.get("body", "")).strip()
-    filename = content.get("filename")
-    if not isinstance(filename, str) or not filename.strip() or body == filename.strip():
-        return ""
-    return body
-
-
 def relation_refs(relates: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(thread root, replied-to event) from an ``m.relates_to``; a thread's fallback reply is
     not a real reply, so it does not count."""
@@ -203,10 +188,6 @@ def invite_of(events: Iterable[Mapping[str, Any]], own_user_id: str) -> tuple[st
 
 
 # --- outbound ----------------------------------------------------------------------------------
-
-
-def _html_lines(text: str) -> str:
-    return "<br>".join(html.escape(line, quote=False) for line in text.splitlines())
 
 
 def relation(
@@ -254,7 +235,7 @@ def message_content(
         rich.append(f"<strong>{html.escape(title, quote=False)}</strong>")
     if text:
         plain.append(text)
-        rich.append(_html_lines(text))
+        rich.append(html_lines(text))
     options: list[dict[str, Any]] = []
     if choices:
         numbers = option_numbers(choices, answer_kind)
@@ -267,7 +248,7 @@ def message_content(
             rich.append(f"{emoji} {html.escape(choice.label, quote=False)}")
     if quoted:
         plain.extend(f"> {line}" for line in quoted.splitlines())
-        rich.append(f"<blockquote>{_html_lines(quoted)}</blockquote>")
+        rich.append(f"<blockquote>{html_lines(quoted)}</blockquote>")
     plain.extend(notes)
     rich.extend(f"<em>{html.escape(note, quote=False)}</em>" for note in notes)
     content: dict[str, Any] = {
@@ -348,44 +329,6 @@ def offered_reactions(content: Mapping[str, Any]) -> list[str]:
         for o in options
         if isinstance(o, Mapping) and str(o.get("emoji", "")) in KEYCAPS
     ]
-
-
-def png_size(data: bytes) -> tuple[int, int] | None:
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
-        return None
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-def file_content(
-    *,
-    filename: str,
-    mime_type: str,
-    size: int,
-    caption: str,
-    url: str | None = None,
-    encrypted_file: Mapping[str, Any] | None = None,
-    data_head: bytes = b"",
-) -> dict[str, Any]:
-    """``m.image`` (or ``m.file``) for an upload; encrypted rooms get ``file``, not ``url``."""
-    info: dict[str, Any] = {"mimetype": mime_type, "size": size}
-    dimensions = png_size(data_head) if mime_type == "image/png" else None
-    if dimensions:
-        info["w"], info["h"] = dimensions
-    content: dict[str, Any] = {
-        "msgtype": "m.image" if mime_type.startswith("image/") else "m.file",
-        "body": caption or filename,
-        "filename": filename,
-        "info": info,
-        "m.mentions": {},
-    }
-    if caption:
-        content["format"] = HTML_FORMAT
-        content["formatted_body"] = _html_lines(caption)
-    if encrypted_file is not None:
-        content["file"] = dict(encrypted_file)
-    else:
-        content["url"] = url
-    return content
 
 
 def transaction_id(key: str | None, salt: str = "") -> str | None:

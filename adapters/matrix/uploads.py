@@ -8,8 +8,8 @@ from typing import Any
 
 from nio import UploadResponse
 
-from adapters.matrix import translate
 from adapters.matrix.client import TRANSPORT_ERRORS, BotClient
+from adapters.matrix.media import file_content
 from adapters.matrix.pacing import retry_after_seconds
 from bot.ports import Attachment, PlatformError, RateLimited
 
@@ -36,7 +36,7 @@ async def upload_content(
             raise RateLimited(retry_after_seconds(getattr(response, "retry_after_ms", None), None))
         raise PlatformError(f"upload failed: {code} {getattr(response, 'message', '')}")
     encrypted = {**keys, "url": response.content_uri} if encrypt and keys else None
-    return translate.file_content(
+    return file_content(
         filename=attachment.filename,
         mime_type=attachment.mime_type,
         size=len(attachment.content),
