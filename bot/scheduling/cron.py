@@ -6,6 +6,7 @@ and hand APScheduler weekday names, so ``0 9 * * 1`` is Monday 09:00 as every ad
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -13,6 +14,8 @@ from datetime import datetime, timedelta, tzinfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _MACROS = {
@@ -129,3 +132,30 @@ def parse_cron(expression: str) -> CronSpec:
             f"“{expression}” is not a schedule I can read{where}: {exc}. {HELP}"
         ) from None
     return spec
+
+
+MAX_RUNS_PER_TICK = 400
+"""Runs of one schedule fanned out per tick (a long outage catches up over several)."""
+
+
+def due_runs(
+    spec: CronSpec, tz: tzinfo, since: datetime, now: datetime, limit: int = MAX_RUNS_PER_TICK
+) -> list[datetime]:
+    """The fire times after ``since`` up to ``now`` (at most ``limit``; the rest next tick)."""
+    runs: list[datetime] = []
+    fire = spec.next_after(since, tz)
+    while fire is not None and fire <= now and len(runs) < limit:
+        runs.append(fire)
+        fire = spec.next_after(fire, tz)
+    if len(runs) >= limit:
+        log.warning(
+            "more than %d runs of %s were due at once; the rest follow next tick",
+            limit,
+            spec.expression,
+        )
+    return runs
+
+
+def caught_up(spec: CronSpec, tz: tzinfo, handled: datetime, now: datetime) -> bool:
+    fire = spec.next_after(handled, tz)
+    return fire is None or fire > now

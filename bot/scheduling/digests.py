@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.periods import parse_digest_period
 from bot.domain.values import DeliveryKind, DeliveryStatus
-from bot.scheduling.cron import parse_cron
+from bot.scheduling.cron import due_runs, parse_cron
 from bot.storage import models as m
 from bot.storage.bulk import insert_ignoring_duplicates
 from bot.storage.records import Delivery
@@ -55,8 +55,6 @@ async def digest_zones(s: AsyncSession, digest: m.DigestSchedule, alliance_zone:
 
 async def advance_digests(s: AsyncSession, now: datetime, platforms: list[str]) -> int:
     """Create the deliveries of every scheduled digest run due up to ``now``."""
-    from bot.scheduling.planner import due_runs  # planner imports this module
-
     meta = await s.get(m.Alliance, 1)
     alliance_zone = meta.default_timezone if meta else "UTC"
     created = 0

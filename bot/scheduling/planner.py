@@ -26,7 +26,7 @@ from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
 from bot.ports import Clock
 from bot.scheduling.absence import stand_ins
-from bot.scheduling.cron import CronSpec, parse_cron
+from bot.scheduling.cron import caught_up, due_runs, parse_cron
 from bot.scheduling.digests import advance_digests, channel_addresses
 from bot.scheduling.reminders import queue_reminders
 from bot.storage import models as m
@@ -35,31 +35,12 @@ from bot.storage.database import Database
 from bot.storage.records import Delivery
 
 log = logging.getLogger(__name__)
-MAX_RUNS_PER_TICK = 400
 CHUNK_ROWS = 2000
 """Deliveries written per transaction: a fan-out holds no lock for long, whatever its size."""
 CHUNK_PAUSE_SHARE = 0.25
 """On SQLite, the gap after a chunk, as a share of the time the chunk held the write lock (at
 most 100 ms): a writer waiting for the lock polls, more slowly the longer it has waited, so the
 next chunk must not take the lock back at once. The planner keeps about 80% of the lock."""
-
-
-def due_runs(
-    spec: CronSpec, tz: ZoneInfo, since: datetime, now: datetime, limit: int = MAX_RUNS_PER_TICK
-) -> list[datetime]:
-    """The fire times after ``since`` up to ``now`` (at most ``limit``; the rest next tick)."""
-    runs: list[datetime] = []
-    fire = spec.next_after(since, tz)
-    while fire is not None and fire <= now and len(runs) < limit:
-        runs.append(fire)
-        fire = spec.next_after(fire, tz)
-    if len(runs) >= limit:
-        log.warning(
-            "more than %d runs of %s were due at once; the rest follow next tick",
-            limit,
-            spec.expression,
-        )
-    return runs
 
 
 @dataclass(frozen=True)
@@ -88,11 +69,6 @@ def _roster() -> Select[*tuple[Any, ...]]:
         m.Member.away_from,
         m.Member.away_until,
     ).join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
-
-
-def _caught_up(spec: CronSpec, tz: ZoneInfo, handled: datetime, now: datetime) -> bool:
-    fire = spec.next_after(handled, tz)
-    return fire is None or fire > now
 
 
 class Planner:
@@ -208,7 +184,7 @@ class Planner:
             rows = await self._run_rows(campaign, zone, fire, now, cursor.runs)
             saved = cursor = _Cursor(cursor.id, fire, cursor.runs + 1)
             created += await self._write(rows, cursor)
-        if _caught_up(spec, tz, cursor.handled_through, now):
+        if caught_up(spec, tz, cursor.handled_through, now):
             cursor = replace(cursor, handled_through=now)
         if cursor != saved:
             await self._write((), cursor)
