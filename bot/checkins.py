@@ -1,10 +1,11 @@
-"""Finding the prompt an answer belongs to: by its message, or the member's latest open one."""
+"""Finding the prompt an answer belongs to: by its message (one, or a batch's at once), or the
+member's latest open one; and who sent a batch, and what they had answered already."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.values import DeliveryKind, DeliveryStatus
@@ -16,22 +17,7 @@ OPEN_FOR = timedelta(days=14)
 
 async def delivery_by_ref(s: AsyncSession, platform: str, ref: str) -> Delivery | None:
     """The prompt delivery a platform message belongs to (a reminder leads to its prompt)."""
-    row = await s.scalar(
-        select(Delivery).where(Delivery.platform == platform, Delivery.message_ref == ref).limit(1)
-    )
-    if row is None:
-        row = await s.scalar(
-            select(Delivery)
-            .where(
-                Delivery.platform == platform,
-                Delivery.thread_ref == ref,
-                Delivery.kind == DeliveryKind.PROMPT.value,
-            )
-            .limit(1)
-        )
-    if row is not None and row.parent_id is not None:
-        row = await s.get(Delivery, row.parent_id)
-    return row
+    return (await prompts_by_ref(s, {(platform, ref)})).get((platform, ref))
 
 
 async def still_open(s: AsyncSession, delivery: Delivery, now: datetime) -> bool:
@@ -81,3 +67,73 @@ async def in_flight(s: AsyncSession, member_id: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+async def members_by_account(
+    s: AsyncSession, accounts: set[tuple[str, str]]
+) -> dict[tuple[str, str], m.Member]:
+    """Active members by (platform, account)."""
+    if not accounts:
+        return {}
+    rows = await s.execute(
+        select(m.Identity.platform, m.Identity.external_id, m.Member)
+        .join(m.Member, m.Member.id == m.Identity.member_id)
+        .where(
+            tuple_(m.Identity.platform, m.Identity.external_id).in_(list(accounts)), m.Member.active
+        )
+    )
+    return {(platform, external): member for platform, external, member in rows.all()}
+
+
+async def prompts_by_ref(
+    s: AsyncSession, refs: set[tuple[str, str]]
+) -> dict[tuple[str, str], Delivery]:
+    """The prompt each reference points at: its message, its thread, or a reminder's prompt."""
+    if not refs:
+        return {}
+    wanted = list(refs)
+    rows = (
+        await s.scalars(
+            select(Delivery)
+            .where(
+                or_(
+                    tuple_(Delivery.platform, Delivery.message_ref).in_(wanted),
+                    and_(
+                        tuple_(Delivery.platform, Delivery.thread_ref).in_(wanted),
+                        Delivery.kind == DeliveryKind.PROMPT.value,
+                    ),
+                )
+            )
+            .order_by(Delivery.id)
+        )
+    ).all()
+    found: dict[tuple[str, str], Delivery] = {}
+    for row in rows:
+        for key in (
+            (row.platform or "", row.message_ref or ""),
+            (row.platform or "", row.thread_ref or ""),
+        ):
+            if key in refs and (key not in found or key[1] == row.message_ref):
+                found.setdefault(key, row)
+    parents = {d.parent_id for d in found.values() if d.parent_id is not None}
+    if parents:
+        by_id = {
+            d.id: d
+            for d in (await s.scalars(select(Delivery).where(Delivery.id.in_(parents)))).all()
+        }
+        found = {k: by_id.get(d.parent_id, d) if d.parent_id else d for k, d in found.items()}
+    return found
+
+
+async def checkins_by_pair(
+    s: AsyncSession, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], CheckIn]:
+    """Check-ins by (delivery, member)."""
+    if not pairs:
+        return {}
+    rows = (
+        await s.scalars(
+            select(CheckIn).where(tuple_(CheckIn.delivery_id, CheckIn.member_id).in_(list(pairs)))
+        )
+    ).all()
+    return {(c.delivery_id or 0, c.member_id): c for c in rows}

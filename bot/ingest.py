@@ -11,17 +11,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import delete, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.checkins import in_flight
+from bot.checkins import checkins_by_pair, in_flight, members_by_account, prompts_by_ref
 from bot.domain.answers import Answer, parse_answer
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef
-from bot.domain.values import AnswerType, DeliveryKind, DeliveryStatus, PromptKind
+from bot.domain.values import AnswerType, DeliveryStatus, PromptKind
 from bot.events import ChoicePicked, Event, FormSubmitted, InboundEvent, MessageReceived
 from bot.i18n import t
 from bot.ports import Action, Reply
@@ -137,8 +137,8 @@ async def answer_many(
     else:
         new = set(keys)
     fresh = [i for i in items if (i.event.platform, i.event.event_id) in new]
-    members = await _members(s, {(i.event.platform, i.event.sender) for i in fresh})
-    found = await _deliveries(s, {(i.event.platform, i.ref) for i in fresh if i.ref})
+    members = await members_by_account(s, {(i.event.platform, i.event.sender) for i in fresh})
+    found = await prompts_by_ref(s, {(i.event.platform, i.ref) for i in fresh if i.ref})
     for i in fresh:
         if i.delivery is None and i.ref:
             i.delivery = found.get((i.event.platform, i.ref))
@@ -147,7 +147,7 @@ async def answer_many(
         for i in fresh
         if i.delivery is not None and (mem := members.get((i.event.platform, i.event.sender)))
     }
-    existing = await _checkins(s, pairs)
+    existing = await checkins_by_pair(s, pairs)
     later: list[InboundEvent] = []
     plain: list[InboundEvent] = []
     taken: set[tuple[int, int]] = set()
@@ -326,72 +326,6 @@ async def _settle_deliveries(s: AsyncSession, deliveries: list[Delivery]) -> Non
             )
             .values(status=DeliveryStatus.CANCELLED.value, next_attempt_at=None)
         )
-
-
-async def _members(
-    s: AsyncSession, accounts: set[tuple[str, str]]
-) -> dict[tuple[str, str], m.Member]:
-    if not accounts:
-        return {}
-    rows = await s.execute(
-        select(m.Identity.platform, m.Identity.external_id, m.Member)
-        .join(m.Member, m.Member.id == m.Identity.member_id)
-        .where(
-            tuple_(m.Identity.platform, m.Identity.external_id).in_(list(accounts)), m.Member.active
-        )
-    )
-    return {(platform, external): member for platform, external, member in rows.all()}
-
-
-async def _deliveries(
-    s: AsyncSession, refs: set[tuple[str, str]]
-) -> dict[tuple[str, str], Delivery]:
-    """The prompt each reference points at: its message, its thread, or a reminder's prompt."""
-    if not refs:
-        return {}
-    wanted = list(refs)
-    rows = (
-        await s.scalars(
-            select(Delivery)
-            .where(
-                or_(
-                    tuple_(Delivery.platform, Delivery.message_ref).in_(wanted),
-                    and_(
-                        tuple_(Delivery.platform, Delivery.thread_ref).in_(wanted),
-                        Delivery.kind == DeliveryKind.PROMPT.value,
-                    ),
-                )
-            )
-            .order_by(Delivery.id)
-        )
-    ).all()
-    found: dict[tuple[str, str], Delivery] = {}
-    for row in rows:
-        for key in (
-            (row.platform or "", row.message_ref or ""),
-            (row.platform or "", row.thread_ref or ""),
-        ):
-            if key in refs and (key not in found or key[1] == row.message_ref):
-                found.setdefault(key, row)
-    parents = {d.parent_id for d in found.values() if d.parent_id is not None}
-    if parents:
-        by_id = {
-            d.id: d
-            for d in (await s.scalars(select(Delivery).where(Delivery.id.in_(parents)))).all()
-        }
-        found = {k: by_id.get(d.parent_id, d) if d.parent_id else d for k, d in found.items()}
-    return found
-
-
-async def _checkins(s: AsyncSession, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], CheckIn]:
-    if not pairs:
-        return {}
-    rows = (
-        await s.scalars(
-            select(CheckIn).where(tuple_(CheckIn.delivery_id, CheckIn.member_id).in_(list(pairs)))
-        )
-    ).all()
-    return {(c.delivery_id or 0, c.member_id): c for c in rows}
 
 
 __all__ = ["AnswerItem", "Answered", "Event", "answer_many", "answer_ref", "item_for"]
