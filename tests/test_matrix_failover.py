@@ -35,10 +35,7 @@ from bot.scheduling.planner import Planner
 from bot.storage.database import Database
 from bot.storage.records import CheckIn, Delivery, ProcessedEvent
 from tests.botprocess import BotProcess, bot_env, free_port
-from tests.matrixmember import PICKLE, MemberClient, shared_session
-from tests.pgserver import PostgresServer
-from tests.synapse import Account
-from tests.test_matrix_inflight import (
+from tests.matrixcampaign import (
     THANKS,
     WAIT,
     acks_of,
@@ -47,6 +44,9 @@ from tests.test_matrix_inflight import (
     first_prompt,
     fresh_names,
 )
+from tests.matrixmember import PICKLE, MemberClient, shared_session
+from tests.pgserver import PostgresServer
+from tests.synapse import Account
 
 TAKES = "takes over the sync of"
 DEVICE = re.compile(r"logged in as device (\S+)")
