@@ -174,7 +174,7 @@ def _number(prompt: PromptDef, value: str, locale: str) -> Answer:
         )
     if number > MAX_NUMBER:
         raise UserError(
-            f"{format_decimal(number, locale=babel_locale(locale))} is more than I can take: "
+            f"“{quote(value)}” is more than I can take: "  # as typed: Babel cannot round 1E+25
             f"figures go up to {format_decimal(MAX_NUMBER, locale=babel_locale(locale))}. "
             "Check the figure and send it again; nothing was saved."
         )
