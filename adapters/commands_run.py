@@ -21,7 +21,13 @@ from adapters.console.app import ConsoleApp, stdin_lines
 from adapters.console.port import ConsolePort
 from adapters.health import Stoppable, serve_http
 from adapters.platforms import configured
-from adapters.registry import how_to_type, id_checks, in_build_order, platforms
+from adapters.registry import (
+    help_prefixes,
+    how_to_type,
+    id_checks,
+    in_build_order,
+    platforms,
+)
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
 from bot.clock import ManualClock, SystemClock
@@ -142,6 +148,7 @@ def run(typer_ctx: typer.Context) -> None:
     runtime.alliance_max_bytes = settings.alliance_max_bytes
     runtime.platforms = id_checks()
     runtime.service.how_to_type = how_to_type()
+    runtime.service.help_prefix = help_prefixes()
     runtime.purger.copies_keep = timedelta(days=settings.copies_keep_days)
     port = ports.get("console")
     console = ConsoleApp(runtime, port, out.print) if isinstance(port, ConsolePort) else None

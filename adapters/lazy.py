@@ -36,6 +36,10 @@ LAZY: dict[str, tuple[str, str]] = {
         "adapters.commands_audit",
         "Who did what, when, on which object: staff and admin actions, loads and deletions.",
     ),
+    "catalogs": (
+        "adapters.commands_catalogs",
+        "The message catalogs: refresh them from the code, check their coverage.",
+    ),
     "slack": (
         "adapters.commands_slack",
         "Slack across workspaces: which organisations installed the app, and its token keys.",

@@ -29,6 +29,7 @@ from adapters.matrix import settings as matrix_settings
 from adapters.slack import ids as slack
 from adapters.slack import settings as slack_settings
 from bot.alliance.schema import PlatformIds
+from bot.i18n import Text
 
 if TYPE_CHECKING:
     from adapters.base import Adapter
@@ -101,8 +102,12 @@ class Platform:
     fallback: bool = False
     """Built after the others, and when no other platform is configured unless its settings
     turn it off (the console)."""
-    how_to_type: str = ""
-    """A line atop the help on this platform: how its people type a command."""
+    how_to_type: Text | str = ""
+    """A line atop the help on this platform: how its people type a command (translated
+    for each reader)."""
+    help_prefix: str = ""
+    """Written before each command word the help lists, where a word alone is not always a
+    command (Matrix rooms: ``!checkin``)."""
 
     @property
     def name(self) -> str:
@@ -163,6 +168,7 @@ def platforms() -> tuple[Platform, ...]:
             settings=Section(matrix_settings.SECTION, matrix_settings.MatrixSettings),
             build=_matrix,
             how_to_type=matrix.HOW_TO_TYPE,
+            help_prefix=matrix.COMMAND_PREFIX,
             extra=Extra("matrix", ("nio",)),
         ),
     )
@@ -179,6 +185,11 @@ def id_checks(among: Sequence[Platform] | None = None) -> tuple[PlatformIds, ...
     return tuple(p.ids for p in (platforms() if among is None else among))
 
 
-def how_to_type(among: Sequence[Platform] | None = None) -> dict[str, str]:
+def how_to_type(among: Sequence[Platform] | None = None) -> dict[str, Text | str]:
     """What the core puts atop the help, by platform (``Service.how_to_type``)."""
     return {p.name: p.how_to_type for p in (platforms() if among is None else among)}
+
+
+def help_prefixes(among: Sequence[Platform] | None = None) -> dict[str, str]:
+    """What the help writes before each command word, by platform (``Service.help_prefix``)."""
+    return {p.name: p.help_prefix for p in (platforms() if among is None else among)}

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.errors import UserError
 from bot.domain.values import Role
+from bot.i18n import Number, _
 from bot.ports import Reply
 from bot.storage import models as m
 from bot.storage.records import AuditEvent
@@ -38,7 +39,7 @@ SHOWN = 20
 MOST_SHOWN = 200
 """The most ``audit <n>`` shows at once."""
 
-ADMINS_ONLY = (
+ADMINS_ONLY = _(
     "The audit log is for the alliance's admins. Ask one of them if you need to know who "
     "changed something."
 )
@@ -140,14 +141,17 @@ def parse_request(args: str) -> tuple[int, str | None]:
             number = parse_id(part)
             if number is None or count is not None:
                 raise UserError(
-                    f"Give one number of entries, from 1 to {MOST_SHOWN}: e.g. “audit 50”."
+                    _(
+                        "Give one number of entries, from 1 to {most}: e.g. “audit 50”.",
+                        most=MOST_SHOWN,
+                    )
                 )
             count = number
         elif word is None:
             word = part.lower()
         else:
             raise UserError(
-                "Use: audit | audit <how many> | audit <action>, e.g. “audit pause 50”."
+                _("Use: audit | audit <how many> | audit <action>, e.g. “audit pause 50”.")
             )
     return min(count or SHOWN, MOST_SHOWN), word
 
@@ -160,12 +164,26 @@ async def command(ctx: CommandContext, args: str) -> list[Reply]:
     page = await latest(ctx.session, limit, word)
     if not page.entries:
         if word is None:
-            return [Reply("The audit log is empty: no staff or admin action is recorded yet.")]
-        known = ", ".join(await recorded_actions(ctx.session)) or "none yet"
-        raise UserError(f"No audit entries for “{quote(word)}”. The actions recorded: {known}.")
-    which = f" “{quote(word)}”" if word else ""
+            empty = _("The audit log is empty: no staff or admin action is recorded yet.")
+            return [ctx.reply(empty)]
+        known = ", ".join(await recorded_actions(ctx.session)) or ctx.tr(_("none yet"))
+        raise UserError(
+            _(
+                "No audit entries for “{word}”. The actions recorded: {known}.",
+                word=quote(word),
+                known=known,
+            )
+        )
     shown = len(page.entries)
-    head = f"The audit log: the latest {shown} of {page.total}{which} entries, newest first"
-    if page.total > shown:
-        head += f" (“audit <n>” shows up to {MOST_SHOWN})"
-    return [Reply(head + ":", quoted="\n".join(describe(e) for e in page.entries))]
+    values = {"shown": Number(shown), "total": Number(page.total), "most": MOST_SHOWN}
+    if word:
+        head = _(
+            "The audit log: the latest {shown} of {total} “{word}” entries, newest first",
+            word=quote(word),
+            **values,
+        )
+    else:
+        head = _("The audit log: the latest {shown} of {total} entries, newest first", **values)
+    more = _("{head} (“audit <n>” shows up to {most}):", head=head, **values)
+    lines = "\n".join(describe(e) for e in page.entries)
+    return [ctx.reply(more if page.total > shown else _("{head}:", head=head), quoted=lines)]

@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit, away, reach
+from bot.campaign_commands import campaign_command
 from bot.checkins import delivery_by_ref, latest_open, still_open
+from bot.conversation import take_turns
 from bot.digest import commands as digest_commands
 from bot.digest.chartcache import ChartCache
 from bot.digest.export import checkin_query, checkins_csv
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryKind, DeliveryStatus, Role
 from bot.events import CommandReceived
+from bot.i18n import Text, _, ngettext, translate
 from bot.ports import Attachment, Reply
 from bot.privacy.erase import delete_all, export_name, forget_checkin
 from bot.render import prompt_message
-from bot.scheduling.cron import parse_cron
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
 from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, CheckInRevision, Delivery
 from bot.text import parse_id, quote
+from bot.vocabulary import COMMAND_WORDS
 
 AnswerFn = Callable[[Delivery, str, str], Awaitable[list[Reply]]]
 
-HELP_MEMBER = """\
+HELP_MEMBER = _("""\
 What I can do:
   checkin                 show the question waiting for your answer
   checkin <answer>        answer it (or reply in the prompt's thread)
@@ -45,20 +48,20 @@ What I can do:
   mydata delete all       erase everything you told me (asks you to confirm first)
   share <id> | unshare <id>   let one of your answers appear in the alliance-wide highlights
   highlights [period]     what members shared with the whole alliance
-  help                    this list"""
-HELP_STAFF = """
+  help                    this list""")
+HELP_STAFF = _("""\
 For backbone staff:
   digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm
   digest export [period] [csv|xlsx]
   star <id> | unstar <id>   put an answer at the top of the digest's highlights
                           (or react ⭐ to the answer where you can see it)
-  installs                which organisations have installed the bot in their workspace"""
-HELP_ADMIN = """
+  installs                which organisations have installed the bot in their workspace""")
+HELP_ADMIN = _("""\
 For admins:
   campaign list
   campaign pause <key> | resume <key>
   campaign preview <key>  the next sends per time zone
-  audit [n] [action]      who did what: the latest staff and admin actions"""
+  audit [n] [action]      who did what: the latest staff and admin actions""")
 
 
 @dataclass
@@ -75,35 +78,69 @@ class CommandContext:
     """Run once the command's transaction is committed."""
     charts: ChartCache | None = None
     """Digest charts already drawn (``bot/digest/chartcache.py``)."""
-    how_to_type: str = ""
+    how_to_type: Text | str = ""
     """How commands are typed on the platform the command came from (atop the help)."""
+    help_prefix: str = ""
+    """Written before each command word the help lists on that platform (``!`` on Matrix)."""
+
+    def tr(self, text: Text | str) -> str:
+        """``text`` in the member's language."""
+        return translate(text, self.member.locale)
+
+    def reply(self, text: Text | str, **details: Any) -> Reply:
+        """A reply to the member, in their language (``details``: the other Reply fields)."""
+        return Reply(self.tr(text), **details)
 
 
-def help_text(role: str, how_to_type: str = "") -> str:
-    text = f"{how_to_type}\n\n{HELP_MEMBER}" if how_to_type else HELP_MEMBER
+def help_text(role: str, how_to_type: Text | str = "", locale: str = "en", prefix: str = "") -> str:
+    """The help for a member of ``role``, in ``locale``'s language, each command word written
+    after ``prefix`` as its platform wants it typed."""
+    lists = [HELP_MEMBER]
     if Role(role).is_staff:
-        text += HELP_STAFF
+        lists.append(HELP_STAFF)
     if role == Role.ADMIN.value:
-        text += HELP_ADMIN
-    return text
+        lists.append(HELP_ADMIN)
+    parts = [how_to_type, *lists] if how_to_type else lists
+    said = [translate(part, locale) for part in parts]
+    listed = [
+        text if i < len(parts) - len(lists) else _prefixed(text, prefix)
+        for i, text in enumerate(said)
+    ]
+    return "\n".join(["\n\n".join(listed[:2]), *listed[2:]])
+
+
+_LISTED_WORD = re.compile(r"(^  |\| )([a-z-]+)", re.MULTILINE)
+
+
+def _prefixed(text: str, prefix: str) -> str:
+    """``  checkin <answer>`` as ``  !checkin <answer>`` (and after a ``| ``)."""
+    if not prefix:
+        return text
+    return _LISTED_WORD.sub(
+        lambda m: m.group(1) + (prefix if m.group(2) in COMMAND_WORDS else "") + m.group(2), text
+    )
+
+
+def _help_for(ctx: CommandContext) -> str:
+    return help_text(ctx.member.role, ctx.how_to_type, ctx.member.locale, ctx.help_prefix)
 
 
 async def run_command(ctx: CommandContext, name: str, args: str) -> list[Reply]:
     handler = _COMMANDS.get(name.lower().lstrip("/!"))
     if handler is None:
-        help_ = help_text(ctx.member.role, ctx.how_to_type)
-        return [Reply(f"I don't know the command “{quote(name)}”.\n\n{help_}")]
+        unknown = _("I don't know the command “{command}”.", command=quote(name))
+        return [Reply(f"{ctx.tr(unknown)}\n\n{_help_for(ctx)}")]
     return await handler(ctx, args.strip())
 
 
 async def _help(ctx: CommandContext, args: str) -> list[Reply]:
-    return [Reply(help_text(ctx.member.role, ctx.how_to_type))]
+    return [Reply(_help_for(ctx))]
 
 
 async def _checkin(ctx: CommandContext, args: str) -> list[Reply]:
     delivery = await latest_open(ctx.session, ctx.member, ctx.now)
     if delivery is None:
-        raise UserError("You have no open question right now. Thank you, you are up to date!")
+        raise UserError(_("You have no open question right now. Thank you, you are up to date!"))
     if not args:
         prompts = await load_prompts(ctx.session)
         org = await ctx.session.get(m.Organisation, ctx.member.organisation_id)
@@ -114,11 +151,10 @@ async def _checkin(ctx: CommandContext, args: str) -> list[Reply]:
             period_key=delivery.period_key,
         )
         options = "".join(f"\n  {i}. {c.label}" for i, c in enumerate(choices, 1))
-        return [
-            Reply(
-                f"Waiting for your answer:\n{text}{options}\n\nAnswer with: checkin <your answer>"
-            )
-        ]
+        waiting = _("Waiting for your answer:")
+        how = _("Answer with: checkin <your answer>")
+        return [Reply(f"{ctx.tr(waiting)}\n{text}{options}\n\n{ctx.tr(how)}")]
+
     return await ctx.answer(delivery, args, "command")
 
 
@@ -131,21 +167,29 @@ async def _skip(ctx: CommandContext, args: str) -> list[Reply]:
         mine = delivery is not None and delivery.member_id == ctx.member.id
         if delivery is None or not mine or delivery.kind != DeliveryKind.PROMPT.value:
             raise UserError(
-                "That message is not a question of yours, so nothing was skipped. To skip the "
-                "question waiting for you, use Skip on it, or send skip in our direct chat."
+                _(
+                    "That message is not a question of yours, so nothing was skipped. To skip "
+                    "the question waiting for you, use Skip on it, or send skip in our direct "
+                    "chat."
+                )
             )
         if not await still_open(ctx.session, delivery, ctx.now):
             raise UserError(
-                "That question is no longer open (answered, skipped or too old), so nothing "
-                "was skipped."
+                _(
+                    "That question is no longer open (answered, skipped or too old), so "
+                    "nothing was skipped."
+                )
             )
     else:
         delivery = await latest_open(ctx.session, ctx.member, ctx.now)
     if delivery is None:
-        raise UserError("There is nothing to skip: no question is waiting for you.")
+        raise UserError(_("There is nothing to skip: no question is waiting for you."))
     delivery.status = DeliveryStatus.SKIPPED.value
     delivery.remind_at = None
-    return [Reply("Skipped this time; no reminders will follow for it.")]
+    delivery.turn_until = None
+    await ctx.session.flush()
+    await take_turns(ctx.session, ctx.now, {ctx.member.id})  # the next question, if one waits
+    return [ctx.reply(_("Skipped this time; no reminders will follow for it."))]
 
 
 async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
@@ -159,12 +203,14 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
         number = parse_id(words[1]) if len(words) == 2 else None
         if number is None:
             raise UserError(
-                "Tell me which check-in to delete by its number, e.g. “mydata delete 12” "
-                "(the numbers are in “mydata”)."
+                _(
+                    "Tell me which check-in to delete by its number, e.g. “mydata delete 12” "
+                    "(the numbers are in “mydata”)."
+                )
             )
         checkin = await s.get(CheckIn, number)
         if checkin is None or checkin.member_id != member.id:
-            raise UserError(f"You have no check-in #{number}; “mydata” lists yours.")
+            raise UserError(digest_commands.no_such_checkin(number))
         await audit.by_member(
             s,
             member,
@@ -177,7 +223,7 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
         await forget_checkin(s, checkin, ctx.files_dirs)
         await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id == checkin.id))
         await s.delete(checkin)
-        return [Reply(f"Deleted your check-in #{checkin.id} and its history.")]
+        return [ctx.reply(_("Deleted your check-in #{id} and its history.", id=checkin.id))]
     rows = (
         await s.scalars(
             select(CheckIn)
@@ -192,94 +238,33 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
             export_name(member.handle),
             buffer.getvalue().encode(),
             "text/csv",
-            "Your check-ins",
+            ctx.tr(_("Your check-ins")),
         )
-        return [Reply(f"Your {len(rows)} check-ins are attached.", attachments=(file,))]
+        attached = ngettext(
+            "Your {n} check-in is attached.", "Your {n} check-ins are attached.", len(rows)
+        )
+        return [ctx.reply(attached, attachments=(file,))]
     if words:
-        raise UserError("mydata takes nothing, “export”, or “delete <id>”.")
+        raise UserError(_("mydata takes nothing, “export”, or “delete <id>”."))
     if not rows:
-        return [Reply("You have no check-ins yet.")]
+        return [ctx.reply(_("You have no check-ins yet."))]
+    edited = ctx.tr(_("(edited)"))
     lines = [
-        f"#{c.id} {c.period_key} {c.prompt_id}: {quote(c.answer_text, 80)}"
-        + (" (edited)" if c.edited_at else "")
+        ctx.tr(_("{label}: {value}", label=_line_label(c), value=quote(c.answer_text, 80)))
+        + (f" {edited}" if c.edited_at else "")
         for c in rows[:20]
     ]
-    more = f"\n…and {len(rows) - 20} more (mydata export)." if len(rows) > 20 else ""
-    return [Reply("Your check-ins, newest first:", quoted="\n".join(lines) + more)]
-
-
-async def _campaign(ctx: CommandContext, args: str) -> list[Reply]:
-    if ctx.member.role != Role.ADMIN.value:
-        raise UserError(
-            "Campaign commands are for the alliance's admins. Ask one of them to "
-            "pause or change a campaign."
-        )
-    words = args.split()
-    action = words[0].lower() if words else "list"
-    if action == "list":
-        return [Reply(await _campaign_list(ctx.session))]
-    if action not in ("pause", "resume", "preview") or len(words) != 2:
-        raise UserError(
-            "Use: campaign list | campaign pause <key> | campaign resume <key> | "
-            "campaign preview <key>."
-        )
-    campaign = await ctx.session.scalar(select(m.Campaign).where(m.Campaign.key == words[1]))
-    if campaign is None or not campaign.active:
-        keys = ", ".join(
-            (await ctx.session.scalars(select(m.Campaign.key).where(m.Campaign.active))).all()
-        )
-        raise UserError(f"There is no campaign “{quote(words[1])}”. The campaigns are: {keys}.")
-    if action == "preview":
-        return [Reply(await _preview(ctx, campaign))]
-    if campaign.paused != (action == "pause"):
-        campaign.paused = action == "pause"
-        await audit.by_member(
-            ctx.session,
-            ctx.member,
-            at=ctx.now,
-            action=action,
-            object_kind="campaign",
-            object_id=campaign.key,
-        )
-    state = (
-        "paused: no prompt goes out until it is resumed"
-        if campaign.paused
-        else "running again from its next scheduled time"
+    more = ngettext(
+        "…and {n} more (mydata export).", "…and {n} more (mydata export).", len(rows) - 20
     )
-    return [Reply(f"Campaign “{campaign.name}” is {state}.", private=False)]
+    extra = f"\n{ctx.tr(more)}" if len(rows) > 20 else ""
+    head = ngettext("Your {n} check-in:", "Your {n} check-ins, newest first:", len(rows))
+
+    return [ctx.reply(head, quoted="\n".join(lines) + extra)]
 
 
-async def _campaign_list(s: AsyncSession) -> str:
-    rows = (
-        await s.scalars(select(m.Campaign).where(m.Campaign.active).order_by(m.Campaign.key))
-    ).all()
-    lines = [
-        f"{c.key}: {c.name} — {c.schedule} ({c.timezone or 'member time'}), "
-        f"{'PAUSED' if c.paused else 'running'}"
-        for c in rows
-    ]
-    return "Campaigns:\n" + "\n".join(lines) if lines else "No campaigns are defined."
-
-
-async def _preview(ctx: CommandContext, campaign: m.Campaign) -> str:
-    spec = parse_cron(campaign.schedule)
-    lines = [f"Next sends of “{campaign.name}” ({campaign.schedule}):"]
-    for zone in sorted(await ctx.planner.zones(campaign)):
-        fire = spec.next_after(ctx.now, ZoneInfo(zone))
-        count = await ctx.session.scalar(
-            select(func.count())
-            .select_from(m.Member)
-            .where(
-                *ctx.planner.audience(campaign),
-                *([] if campaign.timezone else [m.Member.timezone == zone]),
-            )
-        )
-        when = fire.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M") if fire else "never"
-        utc = fire.astimezone(UTC).strftime("%H:%M UTC") if fire else ""
-        lines.append(f"  {zone}: {when} ({utc}) to {count} member(s)")
-    if campaign.paused:
-        lines.append("The campaign is paused: nothing will go out until it is resumed.")
-    return "\n".join(lines)
+def _line_label(checkin: CheckIn) -> str:
+    return f"#{checkin.id} {checkin.period_key} {checkin.prompt_id}"
 
 
 _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = {
@@ -297,7 +282,7 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "unshare": digest_commands.unshare,
     "star": digest_commands.star,
     "unstar": digest_commands.unstar,
-    "campaign": _campaign,
+    "campaign": campaign_command,
     "audit": audit.command,
     "installs": reach.installs_command,
 }

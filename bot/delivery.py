@@ -269,6 +269,8 @@ class Dispatcher:
         )
         if row.kind == DeliveryKind.PROMPT.value and row.member_id and plan.remind_after:
             values["remind_at"] = values["sent_at"] + timedelta(minutes=plan.remind_after)
+        if row.kind == DeliveryKind.PROMPT.value and row.member_id and plan.turn:
+            values["turn_until"] = values["sent_at"] + plan.turn
         return values
 
     async def _reply(

@@ -4,10 +4,6 @@ staff's, small saved state, whether an answer would be accepted, and a member's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,25 +11,15 @@ from bot.checkins import delivery_by_ref
 from bot.domain.answers import parse_answer
 from bot.domain.errors import UserError
 from bot.domain.values import Role
+from bot.home import HomeView, member_home
 from bot.ports import Clock
-from bot.scheduling.cron import parse_cron
 from bot.scheduling.planner import Planner
 from bot.storage import models as m
 from bot.storage.database import Database
 from bot.storage.prompts import load_prompts
-from bot.storage.records import AdapterState, CheckIn
+from bot.storage.records import AdapterState
 
-
-@dataclass(frozen=True)
-class HomeView:
-    """A member's own page: their recent answers and what is coming next. Never others'."""
-
-    name: str
-    organisation: str
-    recent: tuple[tuple[str, str, str], ...]
-    """(period, prompt id, answer)"""
-    upcoming: tuple[tuple[str, datetime], ...]
-    """(campaign name, next local send time)"""
+__all__ = ["Directory", "HomeView", "member_by_account"]
 
 
 async def member_by_account(s: AsyncSession, platform: str, external_id: str) -> m.Member | None:
@@ -51,6 +37,12 @@ class Directory:
         self.db = db
         self.clock = clock
         self.planner = planner
+
+    async def locale(self, platform: str, external_id: str) -> str:
+        """The language the account's member reads (English for a stranger)."""
+        async with self.db.session() as s:
+            member = await member_by_account(s, platform, external_id)
+            return member.locale if member is not None and member.locale else "en"
 
     async def display_name(self, platform: str, external_id: str) -> str | None:
         """Whose account this is, or None for a stranger (to greet or decline an invite)."""
@@ -174,44 +166,10 @@ class Directory:
                 row.updated_at = self.clock.now()
 
     async def home(self, platform: str, external_id: str) -> HomeView | None:
-        now = self.clock.now()
+        """The member's own page, in their language; None for an account the alliance does
+        not know."""
         async with self.db.session() as s:
             member = await member_by_account(s, platform, external_id)
             if member is None:
                 return None
-            org = await s.get(m.Organisation, member.organisation_id)
-            recent = tuple(
-                (c.period_key, c.prompt_id, c.answer_text)
-                for c in (
-                    await s.scalars(
-                        select(CheckIn)
-                        .where(CheckIn.member_id == member.id)
-                        .order_by(CheckIn.answered_at.desc())
-                        .limit(10)
-                    )
-                ).all()
-            )
-            campaigns = (
-                await s.scalars(
-                    select(m.Campaign).where(m.Campaign.active, m.Campaign.paused.is_(False))
-                )
-            ).all()
-            upcoming = []
-            for campaign in campaigns:
-                audience = await s.scalar(
-                    select(m.Member.id).where(
-                        m.Member.id == member.id, *self.planner.audience(campaign)
-                    )
-                )
-                if audience is None:
-                    continue
-                zone = ZoneInfo(campaign.timezone or member.timezone)
-                fire = parse_cron(campaign.schedule).next_after(now, zone)
-                if fire is not None:
-                    upcoming.append((campaign.name, fire.astimezone(zone)))
-        return HomeView(
-            member.display_name,
-            org.name if org else "",
-            recent,
-            tuple(sorted(upcoming, key=lambda item: item[1])),
-        )
+            return await member_home(s, member, self.clock.now(), self.planner)

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from bot.directory import HomeView
     from bot.events import InboundEvent
+    from bot.home import HomeView
     from bot.metrics import Metrics
     from bot.ports import ChatPort, Clock, Reply, ReplyTo, SharedPace
     from bot.reach import Installations
@@ -34,6 +34,10 @@ class Lookups(Protocol):
         ...
 
     async def first_admin(self, platform: str) -> str | None: ...
+
+    async def locale(self, platform: str, external_id: str) -> str:
+        """The language the account's member reads (English for a stranger)."""
+        ...
 
     async def has_accounts_starting(self, platform: str, prefix: str) -> bool:
         """True when some member's account on ``platform`` starts with ``prefix``."""
@@ -51,7 +55,10 @@ class Lookups(Protocol):
         """Why ``text`` would be refused as the answer to that prompt, or None."""
         ...
 
-    async def home(self, platform: str, external_id: str) -> HomeView | None: ...
+    async def home(self, platform: str, external_id: str) -> HomeView | None:
+        """The member's own page (waiting questions, recent answers) in their language; None
+        for an account the alliance does not know."""
+        ...
 
     async def staff_channels(self, platform: str) -> list[str]:
         """The addresses on ``platform`` of the alliance's active staff channels, as the

@@ -40,6 +40,9 @@ class CommandReceived(Event):
     name: str
     args: str = ""
     thread: str | None = None
+    typed: str | None = None
+    """The whole message, when the command word came bare (no ``/`` or ``!``) at the start of
+    a direct message: it may be an answer that starts with that word (“Back to basics…”)."""
 
 
 @dataclass(frozen=True, kw_only=True)

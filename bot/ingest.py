@@ -17,23 +17,39 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkins import checkins_by_pair, in_flight, members_by_account, prompts_by_ref
+from bot.conversation import end_turns, take_turns
 from bot.domain.answers import Answer, parse_answer
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef
 from bot.domain.values import AnswerType, DeliveryStatus, PromptKind
 from bot.events import ChoicePicked, Event, FormSubmitted, InboundEvent, MessageReceived
-from bot.i18n import t
+from bot.i18n import Text, _, translate
 from bot.ports import Action, Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn, CheckInRevision, Delivery, ProcessedEvent
 
 log = logging.getLogger(__name__)
-NOT_YOURS = (
+NOT_YOURS = _(
     "That question was sent to someone else, so I can't take your answer to it. "
     "Use checkin to answer your own."
 )
-CLOSED = "That prompt is no longer open for answers."
+CLOSED = _("That prompt is no longer open for answers.")
+FILE_WITHOUT_WORDS = _(
+    "Thank you, but I can only keep typed answers, so the file you sent is not stored. "
+    "Please type your answer as a message."
+)
+FILE_NOT_KEPT = _("Only the words of your message are kept: the file you attached is not stored.")
+
+
+def unknown_sender(event: Event) -> Text:
+    """What someone the alliance file does not name is told."""
+    return _(
+        "I don't know you yet: ask your alliance's backbone team to add your {platform} "
+        "account ({account}) to the alliance file.",
+        platform=event.platform,
+        account=event.sender,
+    )
 
 
 def answer_ref(event: InboundEvent) -> tuple[str, str, str] | None:
@@ -165,10 +181,7 @@ async def answer_many(
             if member is None:
                 if isinstance(event, MessageReceived) and not event.is_direct:
                     continue
-                raise UserError(
-                    "I don't know you yet: ask your alliance's backbone team to add your "
-                    f"{event.platform} account ({event.sender}) to the alliance file."
-                )
+                raise UserError(unknown_sender(event))
             if delivery is None and item.ref and patient and await in_flight(s, member.id):
                 item.wait = item.release = True
                 continue
@@ -187,11 +200,11 @@ async def answer_many(
                 item.release = True
                 continue
             if _files(event) and not item.text.strip():  # a photo alone: not an answer
-                raise UserError(t("file_without_words", member.locale))
+                raise UserError(FILE_WITHOUT_WORDS)
             definition = await prompt(delivery.prompt_id)
             answer = parse_answer(definition, item.text, member.locale)
         except UserError as exc:
-            item.replies = [Reply(str(exc))]
+            item.replies = [Reply(exc.in_(member.locale if member is not None else "en"))]
             item.release = True
             continue
         taken.add((delivery.id, member.id))
@@ -203,14 +216,18 @@ async def answer_many(
                 definition, member.locale
             )
             _edit(s, before, answer, item.source, now)
-            item.replies = [
-                Reply(t("updated", member.locale, period=label, before=old), quoted=display)
-            ]
+            updated = _(
+                "Updated your answer for {period} (it was “{before}”). Now:",
+                period=label,
+                before=old,
+            )
+            item.replies = [Reply(translate(updated, member.locale), quoted=display)]
         else:
             rows.append(_row(delivery, member, definition, answer, item, now))
-            item.replies = [Reply(t("recorded", member.locale, period=label), quoted=display)]
+            recorded = _("Thank you! Recorded for {period}:", period=label)
+            item.replies = [Reply(translate(recorded, member.locale), quoted=display)]
             if _files(event):  # the words are kept, not the photo: said once, with the thanks
-                item.replies.append(Reply(t("file_not_kept", member.locale)))
+                item.replies.append(Reply(translate(FILE_NOT_KEPT, member.locale)))
             if definition.kind == PromptKind.EXERCISE and definition.answer == AnswerType.TEXT:
                 offers[(delivery.id, member.id)] = (item, member.locale)
         answered.append(
@@ -232,13 +249,14 @@ async def answer_many(
         )
         for checkin_id, delivery_id, member_id in stored.all():
             _offer_share(offers.get((delivery_id, member_id)), checkin_id)
-    taken_ids = {delivery_id for delivery_id, _ in taken}
+    taken_ids = {delivery_id for delivery_id, _member in taken}
+
     settled = {
         i.delivery.id: i.delivery
         for i in fresh
         if i.delivery is not None and i.delivery.id in taken_ids
     }
-    await _settle_deliveries(s, list(settled.values()))
+    await _settle_deliveries(s, list(settled.values()), now)
     released = [(i.event.platform, i.event.event_id) for i in items if i.release]
     if released and claim:
         await s.execute(
@@ -255,7 +273,8 @@ def _offer_share(offer: tuple[AnswerItem, str] | None, checkin_id: int) -> None:
     says so: offer that with the thank-you (a button on Slack, the command elsewhere)."""
     if offer is not None:
         item, locale = offer
-        share = Action(t("share_action", locale), f"share {checkin_id}")
+        share = Action(translate(_("Share with the alliance"), locale), f"share {checkin_id}")
+
         item.replies = [replace(r, actions=(share,)) for r in item.replies]
 
 
@@ -307,10 +326,13 @@ def _edit(s: AsyncSession, checkin: CheckIn, answer: Answer, source: str, now: d
     checkin.edited_at = now
 
 
-async def _settle_deliveries(s: AsyncSession, deliveries: list[Delivery]) -> None:
-    """Answered prompts: no more reminders; a skipped one answered after all counts again."""
+async def _settle_deliveries(s: AsyncSession, deliveries: list[Delivery], now: datetime) -> None:
+    """Answered prompts: no more reminders, and each member's next question is asked; a
+    skipped one answered after all counts again."""
     personal = [d.id for d in deliveries if d.member_id is not None]
     if personal:
+        await end_turns(s, personal)
+        await take_turns(s, now, {d.member_id for d in deliveries if d.member_id is not None})
         await s.execute(update(Delivery).where(Delivery.id.in_(personal)).values(remind_at=None))
         await s.execute(
             update(Delivery)

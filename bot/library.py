@@ -152,9 +152,13 @@ def coverage_problems(library: PromptLibrary) -> list[Problem]:
     return found
 
 
-def generic_measure_prompt(key: str, name: str, unit: str) -> PromptDef:
-    """The question asked for a measure the library has no template for."""
+def generic_measure_prompt(
+    key: str, name: str, unit: str, names: dict[str, str] | None = None
+) -> PromptDef:
+    """The question asked for a measure the library has no template for (``names``: the
+    measure's label in other languages, as the alliance file gives it)."""
     pid = "measure-" + key.replace("_", "-")
+    label = {"en": name, **(names or {})}
     return PromptDef(
         id=pid[:60].rstrip("-"),
         kind=PromptKind.MEASURE,
@@ -166,9 +170,9 @@ def generic_measure_prompt(key: str, name: str, unit: str) -> PromptDef:
         text={
             "en": f"{name}: what figure did {{organisation}} reach in {{period}}? "
             f"Answer with a number of {{unit}}.",
-            "fr": f"{name} : pour {{period}}, quel est le chiffre de {{organisation}} ? "
-            f"Répondez par un nombre ({{unit}}).",
-            "es": f"{name}: en {{period}}, ¿qué cifra alcanzó {{organisation}}? "
+            "fr": f"{label.get('fr', name)}\u00a0: pour {{period}}, quel est le chiffre de "
+            f"{{organisation}}\u202f? Répondez par un nombre ({{unit}}).",
+            "es": f"{label.get('es', name)}: en {{period}}, ¿qué cifra alcanzó {{organisation}}? "
             f"Responda con un número ({{unit}}).",
         },
     )

@@ -132,6 +132,9 @@ class ReplyTo:
     """The thread to answer in, as the platform names it."""
     about: str | None = None
     """The message the event acted on (a button or reaction on a prompt), if any."""
+    answer_by: str | None = field(default=None, repr=False)
+    """A short-lived address the platform gave for answering this event (a slash command's),
+    opaque to the core. A capability: never logged or shown."""
 
     @classmethod
     def of(cls, event: Event) -> ReplyTo:

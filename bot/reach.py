@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.digest.model import Unreachable
 from bot.domain.errors import UserError
 from bot.domain.values import Role
+from bot.i18n import Text, _, ngettext, translate
 from bot.ports import Clock, Reply
 from bot.storage import models as m
 from bot.storage.database import Database
@@ -304,43 +305,67 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
 
 
-def reach_line(org: OrgReach, link: str | None = None) -> str:
+def reach_line(org: OrgReach, link: str | None = None) -> Text:
     """One organisation in the ``installs`` listing."""
+    since, name = _when(org.since), org.name
     if org.installed:
-        return f"{org.name}: installed since {_when(org.since)} (all {org.accounts} members)"
+        return ngettext(
+            "{name}: installed since {since} (its one member)",
+            "{name}: installed since {since} (all {n} members)",
+            org.accounts,
+            name=name,
+            since=since,
+        )
     if org.gone:
-        return (
-            f"{org.name}: UNREACHABLE since {_when(org.since)}, {org.gone} of {org.accounts} "
-            f"members ({org.reason})"
+        return ngettext(
+            "{name}: UNREACHABLE since {since}, {gone} of {n} member ({reason})",
+            "{name}: UNREACHABLE since {since}, {gone} of {n} members ({reason})",
+            org.accounts,
+            name=name,
+            since=since,
+            gone=org.gone,
+            reason=org.reason,
         )
     state = (
-        f"partly installed ({org.live} of {org.accounts} members)"
+        ngettext(
+            "partly installed ({live} of {n} member)",
+            "partly installed ({live} of {n} members)",
+            org.accounts,
+            live=org.live,
+        )
         if org.live
-        else ("not installed")
+        else _("not installed")
     )
-    return f"{org.name}: {state}" + (f"; install link: {link}" if link else "")
+    if link:
+        return _("{name}: {state}; install link: {link}", name=name, state=state, link=link)
+    return _("{name}: {state}", name=name, state=state)
 
 
-async def installs_text(s: AsyncSession) -> str:
+async def installs_text(s: AsyncSession, locale: str = "en") -> str:
     """Which organisations have installed the bot, platform by platform."""
     report = await reach_report(s)
     if not report:
-        return (
+        only_one = _(
             "No platform here is installed organisation by organisation (a single workspace "
             "token reaches everyone it can)."
         )
+        return translate(only_one, locale)
     lines: list[str] = []
     for org in report:
         link = None if org.installed else await install_link(s, org.platform, org.slug)
-        lines.append(f"  [{org.platform}] {reach_line(org, link)}")
+        lines.append(f"  [{org.platform}] {translate(reach_line(org, link), locale)}")
     installed = sum(1 for org in report if org.installed)
-    return f"Installations: {installed} of {len(report)} organisations installed\n" + "\n".join(
-        lines
+    head = ngettext(
+        "Installations: {installed} of {n} organisation installed",
+        "Installations: {installed} of {n} organisations installed",
+        len(report),
+        installed=installed,
     )
+    return translate(head, locale) + "\n" + "\n".join(lines)
 
 
 async def installs_command(ctx: CommandContext, args: str) -> list[Reply]:
     """``installs``: backbone staff and admins see which organisations have installed."""
     if not Role(ctx.member.role).is_staff:
-        raise UserError("The list of installations is for the backbone team and admins.")
-    return [Reply(await installs_text(ctx.session))]
+        raise UserError(_("The list of installations is for the backbone team and admins."))
+    return [Reply(await installs_text(ctx.session, ctx.member.locale))]

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.conversation import turn_length, waiting_after
 from bot.digest.build import DigestContent, shared_highlights, staff_digest
 from bot.digest.chartcache import ChartCache
 from bot.domain.periods import Period
 from bot.domain.prompts import PromptDef, pick
 from bot.domain.values import AnswerType, DeliveryKind
-from bot.i18n import t
+from bot.i18n import _, ngettext, translate
+from bot.i18n import pick as pick_name
 from bot.ports import Attachment, ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
 from bot.storage import models as m
 from bot.storage.prompts import load_prompts
@@ -34,6 +37,8 @@ class BatchContext:
     prompts: dict[str, PromptDef] = field(default_factory=dict)
     members: dict[int, MemberInfo] = field(default_factory=dict)
     campaigns: dict[int, tuple[str, int | None, int]] = field(default_factory=dict)
+    campaign_names: dict[int, dict[str, str]] = field(default_factory=dict)
+    """Each campaign's name by language (English under ``en``)."""
     measures: dict[int, str] = field(default_factory=dict)
     channels: dict[tuple[int, str], str] = field(default_factory=dict)
     answered_parents: set[int] = field(default_factory=set)
@@ -41,6 +46,8 @@ class BatchContext:
     preference: list[str] = field(default_factory=list)
     files: dict[int, list[OutboxFile]] = field(default_factory=dict)
     """The files of reply rows, by delivery id."""
+    waiting: dict[int, int] = field(default_factory=dict)
+    """How many questions each member has queued behind the one being asked."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Plan:
     message: Outgoing
     remind_after: int | None = None
     attachments: tuple[Attachment, ...] = ()
+    turn: timedelta | None = None
+    """How long a member's question holds their conversation unanswered (bot.conversation)."""
 
 
 def _digest_key(row: Delivery) -> tuple[str, str]:
@@ -128,17 +137,19 @@ class Renderer:
             ).all():
                 ctx.members[mid].identities[platform] = external
         campaign_ids = {r.campaign_id for r in rows if r.campaign_id is not None}
-        for cid, name, after, most in (
+        for cid, name, names, after, most in (
             await s.execute(
                 select(
                     m.Campaign.id,
                     m.Campaign.name,
+                    m.Campaign.names,
                     m.Campaign.reminder_after_minutes,
                     m.Campaign.reminder_max,
                 ).where(m.Campaign.id.in_(campaign_ids))
             )
         ).all():
             ctx.campaigns[cid] = (name, after, most)
+            ctx.campaign_names[cid] = {**(names or {}), "en": name}
         measure_ids = {r.measure_id for r in rows if r.measure_id is not None}
         for mid, unit in (
             await s.execute(
@@ -160,6 +171,12 @@ class Renderer:
                 ctx.digests[_digest_key(row)] = await digest_content(
                     s, *_digest_key(row), self.charts
                 )
+        asking = {
+            r.member_id
+            for r in rows
+            if r.member_id is not None and r.kind in (DeliveryKind.PROMPT, DeliveryKind.REMINDER)
+        }
+        ctx.waiting = await waiting_after(s, asking)
         parents = {r.parent_id for r in rows if r.parent_id is not None}
         if parents:
             ctx.answered_parents = {
@@ -200,7 +217,8 @@ class Renderer:
             destination = Destination(DestinationKind.CHANNEL, address, thread=row.thread_ref)
             locale, organisation = row.locale, ""
         if row.kind == DeliveryKind.DIGEST.value:
-            content = ctx.digests[_digest_key(row)]
+            content = ctx.digests[_digest_key(row)].in_(locale)
+
             message = Outgoing(
                 text=content.text,
                 title=content.title,
@@ -216,8 +234,19 @@ class Renderer:
             prompt, locale=locale, organisation=organisation, period_key=row.period_key, unit=unit
         )
         if row.kind == DeliveryKind.REMINDER.value:
-            text = f"{t('reminder', locale)}\n{text}"
-        title = t("prompt_title", locale, campaign=campaign[0]) if campaign else ""
+            reminder = _("Reminder: we have not heard from you yet.")
+            text = f"{translate(reminder, locale)}\n{text}"
+        more = ctx.waiting.get(row.member_id or -1, 0)
+        if more:  # one question at a time: say that the conversation goes on
+            after = ngettext(
+                "{n} more question after this one.", "{n} more questions after this one.", more
+            )
+            text = f"{text}\n\n{translate(after, locale)}"
+        title = ""
+        if campaign:
+            name = pick_name(ctx.campaign_names.get(row.campaign_id or -1, {}), locale)
+            title = translate(_("Check-in: {campaign}", campaign=name or campaign[0]), locale)
+
         message = Outgoing(
             text=text,
             title=title,
@@ -229,4 +258,6 @@ class Renderer:
             locale=locale,
         )
         remind_after = campaign[1] if campaign and campaign[2] else None
-        return Plan(platform, destination, message, remind_after)
+        left = max((campaign[2] if campaign else 0) - row.reminders_sent, 0)
+        turn = turn_length(remind_after, left) if row.member_id else None
+        return Plan(platform, destination, message, remind_after, turn=turn)

@@ -32,8 +32,16 @@ from bot.events import (
     Retracted,
     Undecryptable,
 )
-from bot.i18n import t
-from bot.ingest import Answered, AnswerItem, answer_many, answer_ref, item_for
+from bot.i18n import Text, _, translate
+from bot.ingest import (
+    FILE_WITHOUT_WORDS,
+    Answered,
+    AnswerItem,
+    answer_many,
+    answer_ref,
+    item_for,
+    unknown_sender,
+)
 from bot.ports import Clock, Reply, ReplyTo
 from bot.replies import enqueue_replies
 from bot.scheduling.planner import Planner
@@ -43,13 +51,10 @@ from bot.storage.database import Database
 from bot.storage.outage import StorageAway, is_outage
 from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, Delivery, ProcessedEvent
+from bot.vocabulary import TAKES_NOTHING
 
 log = logging.getLogger(__name__)
-TYPO = (
-    "Did you mean “{word}”? I did not record that message. To answer the question waiting "
-    "for you, send the answer on its own."
-)
-SORRY = (
+SORRY = _(
     "Sorry, something went wrong on my side and your message was not saved. "
     "Please try again in a minute; the backbone team has been told."
 )
@@ -68,7 +73,8 @@ class Service:
         self.planner = planner
         self.on_answered = on_answered
         self.files_dirs: tuple[Path, ...] = ()
-        self.how_to_type: dict[str, str] = {}
+        self.how_to_type: dict[str, Text | str] = {}
+        self.help_prefix: dict[str, str] = {}
         """A line atop the help, by platform (the composition root's, from the adapters)."""
         """Where ports keep the files they post on this machine (``mydata delete all``)."""
         self.charts: ChartCache | None = None
@@ -112,15 +118,15 @@ class Service:
                 await enqueue_replies(s, to, replies, self.clock.now())
         except _InFlight:
             return None
-        except UserError as exc:
-            return await self._say(to, [Reply(str(exc))])
+        except UserError as exc:  # refused: said in the member's language (English if unknown)
+            return await self._say(to, [Reply(exc.in_(await self._locale(event)))])
         except IntegrityError:
             log.info("event %s/%s was handled concurrently", event.platform, event.event_id)
             return []
         except Exception as exc:
             self._away(exc)
             log.exception("could not handle %s event %s", event.platform, event.event_id)
-            return await self._say(to, [Reply(SORRY)])
+            return await self._say(to, [Reply(translate(SORRY, await self._locale(event)))])
         self._announce(answered)
         for step in after:  # once committed (SQLite's log emptied after an erasure)
             try:
@@ -128,6 +134,15 @@ class Service:
             except Exception:
                 log.exception("a step after %s event %s failed", event.platform, event.event_id)
         return replies
+
+    async def _locale(self, event: Event) -> str:
+        """The sender's language, for a reply to an event whose transaction was rolled back."""
+        try:
+            async with self.db.session() as s:
+                member = await self.member_for(s, event)
+        except Exception:
+            return "en"
+        return member.locale if member is not None else "en"
 
     def _away(self, exc: Exception) -> None:
         """A database outage is no failure of the event: it is handled again once the database
@@ -191,18 +206,30 @@ class Service:
         if member is None:
             if isinstance(event, MessageReceived) and not event.is_direct:
                 return []
-            raise UserError(
-                "I don't know you yet: ask your alliance's backbone team to add "
-                f"your {event.platform} account ({event.sender}) to the alliance "
-                "file."
-            )
+            raise UserError(unknown_sender(event))
         if isinstance(event, Undecryptable):
             return [
                 Reply(
-                    "I could not read your last message (it arrived encrypted with a key "
-                    "I don't have). Please send it again; nothing was saved."
+                    translate(
+                        _(
+                            "I could not read your last message (it arrived encrypted with a "
+                            "key I don't have). Please send it again; nothing was saved."
+                        ),
+                        member.locale,
+                    )
                 )
             ]
+        if isinstance(event, CommandReceived) and _an_answer_after_all(event):
+            assert event.typed is not None
+            event = MessageReceived(
+                platform=event.platform,
+                event_id=event.event_id,
+                sender=event.sender,
+                at=event.at,
+                channel=event.channel,
+                is_direct=True,
+                text=event.typed,
+            )
         if isinstance(event, CommandReceived):
 
             async def answer(delivery: Delivery, text: str, source: str) -> list[Reply]:
@@ -220,6 +247,7 @@ class Service:
                 after,
                 charts=self.charts,
                 how_to_type=self.how_to_type.get(event.platform, ""),
+                help_prefix=self.help_prefix.get(event.platform, ""),
             )
             return await run_command(ctx, event.name, event.args)
         if not isinstance(event, MessageReceived):  # answers to prompt messages go by batch
@@ -250,19 +278,25 @@ class Service:
         if not event.is_direct:
             return []
         if event.files and not event.text.strip():  # a photo alone: not an answer
-            return [Reply(t("file_without_words", member.locale))]
+            return [Reply(translate(FILE_WITHOUT_WORDS, member.locale))]
         typo = mistyped_command(event.text)
         if typo is not None:
-            return [Reply(TYPO.format(word=typo))]
+            typo_text = _(
+                "Did you mean “{word}”? I did not record that message. To answer the question "
+                "waiting for you, send the answer on its own.",
+                word=typo,
+            )
+            return [Reply(translate(typo_text, member.locale))]
         delivery = await latest_open(s, member, self.clock.now(), event.platform)
         if delivery is None and patient and await in_flight(s, member.id):
             raise _InFlight
         if small_talk(event.text) and not await self._a_choice(s, delivery, event.text, member):
             return []  # “thanks!”, “ok”, 👍: a courtesy, not an answer, and no reply to it
         if delivery is None:
-            return [
-                Reply("I have no open question for you right now. Type help to see what I can do.")
-            ]
+            nothing_open = _(
+                "I have no open question for you right now. Type help to see what I can do."
+            )
+            return [Reply(translate(nothing_open, member.locale))]
         return await self.answer(s, member, delivery, event.text, "direct", event, answered)
 
     async def _a_choice(
@@ -314,7 +348,7 @@ class Service:
                 await self._fresh_prompts(s)
                 batch = await answer_many(
                     s,
-                    [item_for(e) for e, _ in events],
+                    [item_for(e) for e, _where in events],
                     self.clock.now(),
                     lambda pid: self.prompt(s, pid),
                     answered,
@@ -331,7 +365,11 @@ class Service:
         except Exception as exc:
             self._away(exc)
             log.exception("could not store a batch of %d answers", len(events))
-            return [await self._say(where, [Reply(SORRY)]) for _, where in events]
+            return [
+                await self._say(where, [Reply(translate(SORRY, await self._locale(event)))])
+                for event, where in events
+            ]
+
         self._announce(answered)
         redone: dict[int, list[Reply] | None] = {id(e): None for e in batch.waiting}
         if batch.later:
@@ -358,3 +396,9 @@ class _InFlight(Exception):
 
 
 __all__ = ["Answered", "Service"]
+
+
+def _an_answer_after_all(event: CommandReceived) -> bool:
+    """A bare word that takes nothing, followed by more words, in a direct message: the
+    member is talking (“Skip the small talk: …”), not giving that command."""
+    return bool(event.typed and event.args and event.name in TAKES_NOTHING)

@@ -28,3 +28,7 @@ COMMAND_WORDS = frozenset(
         "installs",
     }
 )
+
+TAKES_NOTHING = frozenset({"help", "alliance-help", "start", "back", "skip"})
+"""Words that take nothing after them: typed bare at the start of a longer direct message
+(“Back to basics was our barrier”), they begin an answer, not a command."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.registry import how_to_type
+from adapters.registry import help_prefixes, how_to_type
 from bot.storage.database import Database
 from tests.harness import ALLIANCE, Harness
 from tests.harnesses import discover
@@ -86,7 +86,8 @@ async def make_harness(
     async def make(start: datetime, alliance: str = ALLIANCE) -> Harness:
         factory = HARNESSES[name]
         harness: Harness = await factory.create(request, tmp_path, url, start, alliance)
-        harness.runtime.service.how_to_type = how_to_type()  # as `run` sets it
+        harness.runtime.service.how_to_type = how_to_type()  # as `run` sets them
+        harness.runtime.service.help_prefix = help_prefixes()
         await harness.runtime.start()
         made.append(harness)
         return harness

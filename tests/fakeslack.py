@@ -37,6 +37,7 @@ from tests.fakeslack_parts import (
     dm_of,
     read_body,
 )
+from tests.fakeslack_respond import Responses
 
 TOKEN = "xoxb-test-token"
 TEAM = "T0TEST"
@@ -60,6 +61,8 @@ class FakeSlack:
         self.views: list[dict[str, Any]] = []
         self.homes: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.responses = Responses()
+        """Slash commands' response URLs: ``responses.url()``, then ``responses.posted``."""
         self.rate_limited = 0
         self.peers: set[Any] = set()
         """Client (host, port) pairs seen: one per TCP connection the bot opened."""
@@ -83,12 +86,13 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/_fake/stats", self._stats)
+        self.responses.route(app)
         self.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         host, port = self._runner.addresses[0][:2]
-        self.base = f"http://{host}:{port}"
+        self.base = self.responses.base = f"http://{host}:{port}"
         return self
 
     def routes(self, app: web.Application) -> None:

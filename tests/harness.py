@@ -54,6 +54,10 @@ class Harness(Protocol):
 
     async def command(self, member: str, name: str, args: str = "") -> list[str]: ...
 
+    async def dm(self, member: str, text: str) -> list[str]:
+        """Plain text in the member's direct chat with the bot (no thread, no command)."""
+        ...
+
 
 ALLIANCE_TEMPLATE = textwrap.dedent("""\
     alliance: {name: Test Alliance, default_timezone: Europe/Berlin}

@@ -89,6 +89,7 @@ ALLIANCE = textwrap.dedent("""\
       - key: daily
         name: Daily
         prompts: [in-count, in-hours, in-scale, in-choice, in-text]
+        ask: all at once   # odd input goes to every kind of question at once
         audience: {roles: [member]}
         schedule: "0 9 * * *"
 """)
@@ -196,7 +197,7 @@ class InputBot:
 
 def sorry(printed: list[str]) -> bool:
     """True when the bot said it failed (the generic apology), not a sentence about the input."""
-    return any(SORRY in text or "Sorry, that did not work" in text for text in printed)
+    return any(str(SORRY) in text or "Sorry, that did not work" in text for text in printed)
 
 
 def shown_safely(text: str) -> bool:

@@ -203,24 +203,29 @@ async def test_away_then_a_run_skips_them_and_back_brings_the_next_run(
     async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
         await h.command("lea", "away", "2w")
         await h.run_until(MONDAY + timedelta(hours=10, minutes=30))
-        assert kinds(h, "noe") == ["prompt", "prompt"]
-        await h.command("noe", "away", "1d")  # after the prompts: no reminder follows them
+        assert kinds(h, "noe") == ["prompt"]  # the figures wait for her exercise's answer
+        await h.command("noe", "away", "1d")  # no reminder follows, and the figures are off
         await h.run_until(MONDAY + timedelta(hours=18))
         assert kinds(h, "lea") == []  # no prompt, no reminder, no figures
-        assert kinds(h, "noe") == ["prompt", "prompt"]
-        assert kinds(h, "max") == ["prompt", "prompt", "reminder", "reminder"]
+        assert kinds(h, "noe") == ["prompt"]
+        # Max let the exercise go through its two reminders; then the figures came, with no
+        # reminders of their own (they follow the conversation).
+        assert kinds(h, "max") == ["prompt", "reminder", "reminder", "prompt"]
         async with h.runtime.db.session() as s:
             digest = await compute_digest(s, Period.parse_key("2026-W49"))
         by_org = {r.name: (r.answered, r.delivered) for r in digest.responses}
-        assert by_org == {"The Library": (0, 2), "The NGO": (0, 2)}  # not Lea, not Ines
+        assert by_org == {"The Library": (0, 2), "The NGO": (0, 1)}  # not Lea, not Ines
         waiting = {p.organisation: set(p.people) for p in digest.pending}
-        assert waiting["The Library"] == {("Max", "exercise"), ("Max", "figures: People reached")}
+        assert waiting["The Library"] == {("Max", ""), ("Max", "People reached")}  # "": exercise
         text = (await h.command("boss", "digest", "2026-W49"))[0]
         assert "Lea" not in text and "Ines" not in text, text
 
         assert await h.command("lea", "back") == ["Welcome back: prompts resume with the next run."]
         await h.run_until(NEXT_MONDAY + timedelta(hours=10, minutes=30))
-        assert kinds(h, "lea") == ["prompt", "prompt"]  # the exercise, and her figures again
+        assert kinds(h, "lea") == ["prompt"]  # the exercise; her figures follow her answer
+        assert "Thank you" in (await h.say("lea", "No shared calendar."))[0]
+        await h.runtime.advance(h.clock.now())
+        assert kinds(h, "lea") == ["prompt", "prompt"]
         assert kinds(h, "max")[4:] == ["prompt"]  # the exercise only: Lea reports again
 
 
@@ -231,6 +236,8 @@ async def test_an_away_reporter_s_measure_goes_to_the_backup_reporter(
         await h.command("lea", "away", "until 2026-12-01")
         await h.command("noe", "away", "2026-12-01")  # The NGO names no backup reporter
         await h.run_until(MONDAY + timedelta(hours=10, minutes=30))
+        assert "Thank you" in (await h.say("max", "Too few rooms."))[0]  # then the figures
+        await h.runtime.advance(h.clock.now())
         [figures] = [r for r in h.inbox("max") if "people" in r.text.lower()]
         assert kinds(h, "noe") == kinds(h, "lea") == kinds(h, "boss") == kinds(h, "ines") == []
         assert "Thank you" in (await h.reply("max", figures.ref, "12"))[0]
@@ -262,3 +269,42 @@ async def test_today_is_the_member_s_own(tmp_path: Path, db_url: str) -> None:
         [lea] = await h.command("lea", "away", "1d")
         assert "away until Sunday 29 November 2026" in lea, lea
         assert await away_until(h, "sam") == (date(2026, 11, 30), date(2026, 11, 30))
+
+
+async def test_a_backup_reporter_in_a_zone_of_their_own_is_asked(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The campaign fires in each audience member's zone; a backup reporter who lives in no
+    such zone gets the figures at the campaign's hour in theirs."""
+    tokyo = ALLIANCE.replace(
+        "{id: max, name: Max, organisation: lib, backup_reporter: true}",
+        "{id: max, name: Max, organisation: lib, backup_reporter: true, timezone: Asia/Tokyo}",
+    )
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, tokyo) as h:
+        await h.command("lea", "away", "until 2026-12-02")
+        await h.run_until(MONDAY + timedelta(hours=5))
+        asked = [r.text.lower() for r in h.inbox("max") if r.is_prompt]
+        # Tokyo's Monday 09:00 and 10:00 are 00:00 and 01:00 in UTC: the exercise came first,
+        # and the figures wait for its answer (one question at a time).
+        assert len(asked) == 1 and "people" not in asked[0], asked
+        assert "Thank you" in (await h.say("max", "No shared calendar."))[0]
+        await h.runtime.advance(h.clock.now())
+        [figures] = [r for r in h.inbox("max") if "people" in r.text.lower()]
+        assert "Thank you" in (await h.reply("max", figures.ref, "7"))[0]
+
+
+async def test_an_absence_to_come_starts_on_its_day(tmp_path: Path, db_url: str) -> None:
+    async with ConsoleHarness.started(tmp_path, db_url, SUNDAY, ALLIANCE) as h:
+        [said] = await h.command("noe", "away", "from 2026-12-07 until 2026-12-11")
+        assert "away from Monday 7 December 2026 until Friday 11 December 2026" in said, said
+        assert await away_until(h, "noe") == (date(2026, 12, 7), date(2026, 12, 11))
+        [state] = await h.command("noe", "away")
+        assert "You will be away from Monday 7 December 2026" in state, state
+        await h.run_until(MONDAY + timedelta(hours=10, minutes=30))
+        assert kinds(h, "noe") == ["prompt"]  # this week she is here
+        await h.run_until(NEXT_MONDAY - timedelta(hours=1))
+        before = len(kinds(h, "noe"))
+        await h.run_until(NEXT_MONDAY + timedelta(hours=18))
+        assert kinds(h, "noe")[before:] == []  # next week: no question and no reminder
+        [bad] = await h.command("noe", "away", "from monday until 2026-12-11")
+        assert "“monday” is not a first day" in bad and "away from 2026-12-20" in bad, bad

@@ -94,7 +94,7 @@ async def stored(h: ConsoleHarness) -> list[str]:
 async def test_a_typo_and_small_talk_store_nothing(h: ConsoleHarness) -> None:
     await h.runtime.advance(MONDAY_7 + timedelta(hours=1, minutes=1))  # the barrier prompt
     typo = await h.say("lea", "chekin Pas de calendrier partagé")
-    assert len(typo) == 1 and "Did you mean “checkin”?" in typo[0]
+    assert len(typo) == 1 and "Vouliez-vous dire «\u00a0checkin\u00a0»\u202f?" in typo[0]  # fr
     assert await stored(h) == []
     thanked = await h.say("lea", "Pas de calendrier partagé avec nos partenaires.")
     assert thanked and await stored(h) == ["Pas de calendrier partagé avec nos partenaires."]

@@ -89,11 +89,14 @@ async def test_a_choice_outside_the_choices_lists_them(h: ConsoleHarness) -> Non
 
 async def test_a_scale_answer_out_of_range_is_refused(h: ConsoleHarness) -> None:
     await h.runtime.advance(h.clock.now() + timedelta(hours=1))
+    assert not [r for r in h.inbox("lea") if r.choices and r.choices[0].startswith("1 (")]
+    await h.reply("lea", h.inbox("lea")[0].ref, "yes")  # the scale waits for this answer
+    await h.runtime.advance(h.clock.now())
     scale = [r for r in h.inbox("lea") if r.choices and r.choices[0].startswith("1 (")][0]
     refused = await h.reply("lea", scale.ref, "9")
     assert "from 1 to 5" in refused[0]
     assert "Thank you" in (await h.reply("lea", scale.ref, "4"))[0]
-    assert [c.answer_number for c in await checkins(h)] == [4.0]
+    assert [c.answer_number for c in await checkins(h)] == [None, 4.0]
 
 
 async def test_a_plain_direct_message_answers_the_latest_open_prompt(h: ConsoleHarness) -> None:

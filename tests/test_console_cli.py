@@ -54,8 +54,8 @@ def test_the_demo_is_drivable_from_piped_input_and_exits_at_its_end(tmp_path: Pa
     assert "bot → tom-peeters (DM)" in out
     assert "Thank you! Recorded" in out and "same opening hours" in out
     assert "Digests are for the backbone team" in out  # Anna is a member
-    assert "Response by organisation" in out  # Claire is an admin
-    assert "is paused" in out
+    assert "Réponses par organisation" in out  # Claire is an admin, and reads French
+    assert "est suspendue" in out
     prompts_to_tom = out.count("bot → tom-peeters (DM)")
     assert prompts_to_tom == 1  # the demo sends one a minute, but it was paused
     assert "Traceback" not in result.stderr

@@ -107,7 +107,7 @@ async def leave_traces(h: ConsoleHarness) -> int:
     [checkin] = await _checkin_ids(h, "lea")
     assert "may now appear" in (await h.command("lea", "share", str(checkin)))[0]
     await h.command("boss", "star", str(checkin))
-    assert "1 check-ins are attached" in (await h.command("lea", "mydata", "export"))[0]
+    assert "Your 1 check-in is attached." in (await h.command("lea", "mydata", "export"))[0]
     assert SENTINEL in (await h.command("boss", "digest", "2026-W48"))[0]
     await h.command("boss", "digest", "export 2026-W48")
     await h.command("boss", "digest", "export 2026-W48 xlsx")

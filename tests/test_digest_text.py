@@ -71,8 +71,8 @@ async def test_digest_figures_match_a_hand_count(tmp_path: Path, db_url: str) ->
             "Org B": (7.0, None),
         }
         assert {p.organisation: p.people for p in digest.pending} == {
-            "Org A": (("Abe", "exercise"),),
-            "Org B": (("Bea", "exercise"),),
+            "Org A": (("Abe", ""),),  # an exercise owed (a measure's name when figures are)
+            "Org B": (("Bea", ""),),
         }
         text = (await h.command("staff", "digest", "2026-W49"))[0]
         assert "5 / 7" in text and "71%" in text

@@ -37,6 +37,7 @@ ALLIANCE = textwrap.dedent("""\
     campaigns:
       - key: pulse
         name: Pulse
+        ask: all at once              # these tests answer the three prompts in any order
         prompts: [name-a-barrier, backbone-international-contact, backbone-support-usefulness]
         audience: {members: [berta]}
         schedule: "0 6 * * *"

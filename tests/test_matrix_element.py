@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from adapters.matrix import translate
-from bot.i18n import t
+from bot.ingest import FILE_NOT_KEPT as NOT_KEPT
+from bot.ingest import FILE_WITHOUT_WORDS as WITHOUT_WORDS
 from bot.storage.records import CheckIn
 from tests.harness import with_accounts
 from tests.harnesses.matrix import HarnessMaker, MatrixHarness
@@ -201,7 +202,7 @@ async def test_media_answers_by_caption_or_asks_for_a_typed_answer(
         "m.relates_to": translate.relation(barrier, None),
     }
     said = await h.say("berta", room_id, captioned)
-    assert "Thank you" in said[0] and t("file_not_kept", "en") in said[1]
+    assert "Thank you" in said[0] and str(NOT_KEPT) in said[1]
     assert (await checkins(h))["name-a-barrier"].answer_text == "The library's hours."
 
     # No caption: the body is the file's name (with or without ``filename``).
@@ -215,7 +216,7 @@ async def test_media_answers_by_caption_or_asks_for_a_typed_answer(
             "m.relates_to": {"m.in_reply_to": {"event_id": barrier}},
         },
     ):
-        assert await h.say("berta", room_id, bare) == [t("file_without_words", "en")]
+        assert await h.say("berta", room_id, bare) == [str(WITHOUT_WORDS)]
     assert (await checkins(h))["name-a-barrier"].answer_text == "The library's hours."
 
 
@@ -266,6 +267,9 @@ async def test_the_digest_html_carries_every_measure_line_of_the_text(
 ) -> None:
     h = await make_matrix(MONDAY, with_accounts(MEASURED))
     await h.runtime.advance(MONDAY + timedelta(hours=1, minutes=1))
+    [pulse] = [r.ref for r in h.inbox("berta") if r.is_prompt]  # the figures follow its answer
+    assert "Thank you" in (await h.reply("berta", pulse, "Time."))[0]
+    await h.runtime.advance(h.clock.now())
     [figure] = [r.ref for r in h.inbox("berta") if r.is_prompt and "sessions" in r.text]
     assert "Thank you" in (await h.reply("berta", figure, "12"))[0]
     asked = await h.members["bo"].send(

@@ -153,7 +153,7 @@ def test_a_digest_survives_the_outbox_as_its_neutral_document() -> None:
         "UTC",
         (OrgResponse("a", "Org <A>", 4, 3),),
         (),
-        (Pending("Org <A>", (("Dan", "name-a-barrier"),)),),
+        (Pending("Org <A>", (("Dan", "People reached"),)),),  # the measure Dan owes
         highlights=(Answer(7, "Org <A>", "Ann", "Q?", "<!channel> <b>look</b>"),),
     )
     renderer = DigestRenderer()
@@ -162,7 +162,7 @@ def test_a_digest_survives_the_outbox_as_its_neutral_document() -> None:
     assert read_document({"digest": "not json"}) is None
     shown = str(reply_payload(reply)["blocks"])
     assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown
-    assert "Dan (name-a-barrier)" in shown
+    assert "Dan (figures: People reached)" in shown
     html = with_html(reply).formats["html"]
     assert "&lt;b&gt;look&lt;/b&gt;" in html and "<b>look</b>" not in html and "Dan" in html
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.i18n import t
+from bot.ingest import FILE_NOT_KEPT as NOT_KEPT
+from bot.ingest import FILE_WITHOUT_WORDS as WITHOUT_WORDS
 from tests.fakeslack_parts import Message
 from tests.harnesses.slack import SlackHarness, message_event
 from tests.test_slack_adapter import checkins, h, prompts
@@ -23,8 +24,8 @@ def in_thread(prompt: Message, raw_text: str, **extra: Any) -> dict[str, Any]:
     return body
 
 
-FILE_NOT_KEPT = t("file_not_kept", "en")
-FILE_WITHOUT_WORDS = t("file_without_words", "en")
+FILE_NOT_KEPT = str(NOT_KEPT)
+FILE_WITHOUT_WORDS = str(WITHOUT_WORDS)
 
 
 def with_photo(prompt: Message, caption: str) -> dict[str, Any]:

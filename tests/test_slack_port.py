@@ -207,6 +207,7 @@ def thousand_alliance(members: int) -> str:
             f"  - key: c{i}",
             f"    name: Campaign {i}",
             f"    prompts: [{prompt}]",
+            "    ask: all at once",  # a send for each campaign: the pacing is under test
             '    schedule: "0 9 * * *"',
             "    timezone: UTC",
         ]

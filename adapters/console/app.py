@@ -7,13 +7,17 @@ import logging
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
+
+from babel import Locale
+from babel.dates import format_datetime
 
 from adapters.console.port import ConsolePort
 from adapters.console.translate import Directive, parse_line
 from bot.clock import ManualClock
 from bot.edge import Harness
 from bot.events import ChoicePicked, MessageReceived
+from bot.i18n import Text, _, translate, written
 from bot.storage.outage import is_outage
 from bot.text import quote
 
@@ -53,14 +57,30 @@ class ConsoleApp:
         self.port = port
         self.out = out
         self.me = me
+        self.locale = "en"
+        """The language of the member the console speaks as (``as`` changes it)."""
+
+    @property
+    def where(self) -> Locale:
+        return written(self.locale)
+
+    def say(self, text: Text | str) -> None:
+        """A line of the console's own, in the language of the member it speaks as."""
+        self.out(translate(text, self.locale))
 
     async def greet(self) -> None:
         if not self.me:
             self.me = await self.runtime.directory.first_admin(PLATFORM) or ""
         who = await self.runtime.directory.display_name(PLATFORM, self.me) if self.me else None
-        self.out(
-            f"You are {self.me} — {who or 'not a member'}. Type help for commands; "
-            "“as <name>” switches member; “reply <ref> <answer>” answers a prompt."
+        if self.me:
+            self.locale = await self.runtime.directory.locale(PLATFORM, self.me)
+        self.say(
+            _(
+                "You are {me} — {who}. Type help for commands; “as <name>” switches member; "
+                "“reply <ref> <answer>” answers a prompt.",
+                me=self.me,
+                who=who or _("not a member"),
+            )
         )
 
     async def run(self, lines: AsyncIterator[str]) -> None:
@@ -78,10 +98,10 @@ class ConsoleApp:
         except Exception as exc:
             if is_outage(exc):
                 self.runtime.outage_noticed(exc)
-                self.out("! The database cannot be reached right now; try again in a moment.")
+                self.say(_("! The database cannot be reached right now; try again in a moment."))
             else:
                 log.error("a console line failed: %s: %s", type(exc).__name__, exc)
-                self.out("! Sorry, that did not work, and nothing was changed. Type help.")
+                self.say(_("! Sorry, that did not work, and nothing was changed. Type help."))
             return True
 
     async def _line(self, line: str) -> bool:
@@ -97,9 +117,12 @@ class ConsoleApp:
         ref = parsed.thread if isinstance(parsed, MessageReceived) else None
         ref = parsed.message_ref if isinstance(parsed, ChoicePicked) else ref
         if ref and not await self._known(ref):
-            self.out(
-                f"! There is no prompt “{quote(ref)}”: reply and pick take the reference shown "
-                "with a prompt (like p3). Nothing was stored."
+            self.say(
+                _(
+                    "! There is no prompt “{ref}”: reply and pick take the reference shown with "
+                    "a prompt (like p3). Nothing was stored.",
+                    ref=quote(ref),
+                )
             )
             return True
         await self.runtime.handle(parsed)
@@ -112,23 +135,29 @@ class ConsoleApp:
         if directive.name == "as":
             await self._become(directive.argument)
         elif directive.name == "whoami":
-            self.out(f"You are {self.me}.")
+            self.say(_("You are {me}.", me=self.me))
         elif directive.name == "time":
-            self.out(f"It is {self.runtime.clock.now():%a %d %b %Y %H:%M} UTC.")
+            now = format_datetime(
+                self.runtime.clock.now(), "EEE dd MMM y HH:mm", tzinfo=UTC, locale=self.where
+            )
+            self.say(_("It is {now} UTC.", now=now))
         elif directive.name == "settle":
             await self.runtime.settle()
         elif directive.name == "advance":
             clock = self.runtime.clock
             if not isinstance(clock, ManualClock) or self.speed != 1.0:
-                self.out("! advance needs the manual clock (demo --manual-clock); use wait.")
+                self.say(_("! advance needs the manual clock (demo --manual-clock); use wait."))
             else:
                 await self.runtime.advance(clock.now() + timedelta(seconds=directive.seconds))
         elif directive.name == "wait":
             if self.speed == 1.0 and directive.seconds > LONGEST_REAL_WAIT:
-                self.out(
-                    f"! At normal speed, wait {directive.argument} would sleep that long for "
-                    "real, so nothing waited. To move time faster run demo --speed 3600 (an hour "
-                    f"a second), or demo --manual-clock and type advance {directive.argument}."
+                self.say(
+                    _(
+                        "! At normal speed, wait {time} would sleep that long for real, so "
+                        "nothing waited. To move time faster run demo --speed 3600 (an hour a "
+                        "second), or demo --manual-clock and type advance {time}.",
+                        time=directive.argument,
+                    )
                 )
                 return True
             if self.speed != 1.0:  # a fast clock: wait until it has moved that far
@@ -163,14 +192,28 @@ class ConsoleApp:
                 who = await directory.display_name(PLATFORM, name)
             elif found:
                 names = ", ".join(account for account, _ in found[:10])
-                more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-                self.out(f"! “{quote(name)}” could be {names}{more}; type more of the name.")
+                if len(found) > 10:
+                    names = translate(
+                        _("{names} and {count} more", names=names, count=len(found) - 10),
+                        self.locale,
+                    )
+                self.say(
+                    _(
+                        "! “{name}” could be {names}; type more of the name.",
+                        name=quote(name),
+                        names=names,
+                    )
+                )
                 return
         if who is None:
-            self.out(
-                f"! There is no member “{quote(name)}” on the console; "
-                "alliance-bot alliance show lists them."
+            self.say(
+                _(
+                    "! There is no member “{name}” on the console; alliance-bot alliance show "
+                    "lists them.",
+                    name=quote(name),
+                )
             )
             return
         self.me = name
-        self.out(f"You are now {self.me} — {who}.")
+        self.locale = await directory.locale(PLATFORM, name)
+        self.say(_("You are now {me} — {who}.", me=self.me, who=who))

@@ -78,5 +78,6 @@ def parse_line(line: str, me: str, now: datetime) -> InboundEvent | Directive | 
         channel, _, said = rest.partition(" ")
         return MessageReceived(**{**base, "channel": channel, "is_direct": False}, text=said)
     if word.startswith(("/", "!")) or word in COMMAND_WORDS:
-        return CommandReceived(**base, name=word.lstrip("/!"), args=rest.strip())
+        bare = None if word.startswith(("/", "!")) else text
+        return CommandReceived(**base, name=word.lstrip("/!"), args=rest.strip(), typed=bare)
     return MessageReceived(**base, text=text)

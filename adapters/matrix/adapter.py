@@ -127,8 +127,12 @@ class MatrixAdapter:
         return cls(
             client,
             MatrixPort(
-                client, clock, per_second=config.messages_per_second, burst=config.messages_burst
-            ),  # fmt: skip
+                client,
+                clock,
+                per_second=config.messages_per_second,
+                burst=config.messages_burst,
+                choices=config.choices,
+            ),
             access_token=config.access_token.get_secret_value() if config.access_token else None,
             password=config.password.get_secret_value() if config.password else None,
             device_id=config.device_id,

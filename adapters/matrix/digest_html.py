@@ -10,11 +10,11 @@ from dataclasses import replace
 from functools import cache
 from typing import TypeVar
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader
 
 from bot.digest.model import Digest, SharedPost
-from bot.digest.render import FIGURES, FILTERS, read_document
 from bot.digest.render import DigestRenderer as CoreRenderer
+from bot.digest.render import digest_environment, document_locale, read_document
 from bot.ports import Outgoing, Reply
 
 HTML = "html"
@@ -23,24 +23,16 @@ Message = TypeVar("Message", Outgoing, Reply)
 
 
 @cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("adapters.matrix", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(FIGURES)
-    env.filters.update(FILTERS)
-    return env
+def _environment(locale: str) -> Environment:
+    """The HTML templates for a reader of ``locale`` (``bot.digest.render``)."""
+    loader = PackageLoader("adapters.matrix", "templates")
+    return digest_environment(loader, locale, autoescape=True)
 
 
-def digest_html(value: Digest | SharedPost) -> str:
+def digest_html(value: Digest | SharedPost, locale: str = "en") -> str:
     if isinstance(value, Digest):
-        return _environment().get_template("digest.html.j2").render(d=value).strip()
-    return _environment().get_template("shared.html.j2").render(p=value).strip()
+        return _environment(locale).get_template("digest.html.j2").render(d=value).strip()
+    return _environment(locale).get_template("shared.html.j2").render(p=value).strip()
 
 
 def with_html(message: Message) -> Message:
@@ -48,17 +40,18 @@ def with_html(message: Message) -> Message:
     value = read_document(message.formats)
     if value is None:
         return message
-    return replace(message, formats={**message.formats, HTML: digest_html(value)})
+    html = digest_html(value, document_locale(message.formats))
+    return replace(message, formats={**message.formats, HTML: html})
 
 
 class DigestRenderer(CoreRenderer):
     """The core's text and this platform's HTML of one digest (for tests and tools)."""
 
-    def html(self, digest: Digest) -> str:
-        return digest_html(digest)
+    def html(self, digest: Digest, locale: str = "en") -> str:
+        return digest_html(digest, locale)
 
-    def shared_html(self, post: SharedPost) -> str:
-        return digest_html(post)
+    def shared_html(self, post: SharedPost, locale: str = "en") -> str:
+        return digest_html(post, locale)
 
-    def formats(self, value: Digest | SharedPost) -> dict[str, str]:
-        return {HTML: digest_html(value)}
+    def formats(self, value: Digest | SharedPost, locale: str = "en") -> dict[str, str]:
+        return {HTML: digest_html(value, locale)}

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import _
+
 COMMAND_PREFIX = "!"
 """``!digest``: in Matrix rooms plain words are answers."""
-HOW_TO_TYPE = (
+HOW_TO_TYPE = _(
     "On Matrix, start a command with ! (!checkin, !mydata, !digest); in our direct chat the "
     "word alone works too."
 )

@@ -19,7 +19,7 @@ from nio import (
 )
 from nio.exceptions import LocalProtocolError
 
-from adapters.matrix import translate
+from adapters.matrix import polls, translate
 from adapters.matrix.client import TRANSPORT_ERRORS, BotClient, RequestFailed
 from adapters.matrix.digest_html import with_html
 from bot.ports import (
@@ -76,8 +76,11 @@ class MatrixPort:
         join_timeout: float = 20.0,
         per_second: float = 0.0,
         burst: int = 5,
+        choices: polls.Choices = polls.REACTIONS,
     ) -> None:
         self.client = client
+        self.choices = choices
+        """How choice prompts are offered: a poll, or a message with keycaps (polls.py)."""
         self.clock = clock
         self.join_timeout = join_timeout
         self.pacer = Pacer()
@@ -121,11 +124,12 @@ class MatrixPort:
 
     async def send(self, to: Destination, message: Outgoing) -> Sent:
         room_id = await self.room_for(to)
-        content = translate.outgoing_content(with_html(message), thread=to.thread)
+        kind, content = polls.event_for(with_html(message), to.thread, self.choices)
         tx_id = translate.transaction_id(message.idempotency_key, f"{self.salt}:{room_id}")
         async with self._room_locks[room_id]:  # one room's messages arrive in the order sent
-            event_id = await self.post(room_id, "m.room.message", content, tx_id)
-            await self._offer(room_id, event_id, content, tx_id)
+            event_id = await self.post(room_id, kind, content, tx_id)
+            if kind != polls.POLL_START:
+                await self._offer(room_id, event_id, content, tx_id)
         return Sent(event_id, thread_ref=to.thread, address=room_id, sent_at=self.clock.now())
 
     async def _offer(
@@ -213,7 +217,7 @@ class MatrixPort:
         if isinstance(response, RoomSendResponse):
             event_id = str(response.event_id)
             log.debug("sent %s %s to %s", event_type, event_id, room_id)
-            if event_type == "m.room.message":
+            if event_type in polls.EVENT_TYPES:
                 self.kinds[event_id] = str(content.get(translate.KIND_KEY, ""))
                 while len(self.kinds) > 5000:
                     self.kinds.popitem(last=False)

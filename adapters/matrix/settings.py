@@ -7,6 +7,7 @@ installed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, SecretStr
 
@@ -30,6 +31,11 @@ class MatrixSettings(BaseModel):
     “slow down” is honoured by every worker). Set it just under the homeserver's ``rc_message``
     for the account when many workers share it."""
     messages_burst: int = 5
+    choices: Literal["polls", "reactions"] = "polls"
+    """How a choice prompt is offered: ``polls``, a native poll (MSC3381), which Element Web,
+    Desktop and X show (other clients show its text, which says to type the number or the name);
+    ``reactions``, a message with the number reactions (1️⃣ 2️⃣ …) added, for one tap in any
+    client that shows reactions."""
 
     @property
     def configured(self) -> bool:

@@ -25,7 +25,7 @@ from bot.events import (
     Retracted,
     Undecryptable,
 )
-from bot.i18n import t
+from bot.i18n import _, translate
 from bot.ports import ChoiceOption, Outgoing, Reply
 from bot.vocabulary import COMMAND_WORDS
 
@@ -41,6 +41,11 @@ ANSWERED = "\u2705"
 STARS = ("\u2b50", "\U0001f31f")
 """⭐ and 🌟: staff star an answer for the digest by reacting with one."""
 TEXT_TYPES = ("m.text", "m.emote")
+POLL_RESPONSES = {
+    "org.matrix.msc3381.poll.response": "org.matrix.msc3381.poll.response",
+    "m.poll.response": "m.selections",
+}
+"""A vote on a poll (MSC3381: as Element sends it, and stable), and where its choice is."""
 NOTICE = "m.notice"
 """The bot's replies: Element shows them without notifying (prompts and reminders notify)."""
 _FALLBACK_LINE = re.compile(r"^> ?.*$")
@@ -129,6 +134,11 @@ def inbound(
         if number is None:
             return None
         return ChoicePicked(**base, message_ref=str(target), choice=str(number))
+    if kind in POLL_RESPONSES:  # a vote: the poll's answer id (the option's key)
+        picked, target = poll_selection(content.get(POLL_RESPONSES[kind])), relates.get("event_id")
+        if relates.get("rel_type") != "m.reference" or not target or picked is None:
+            return None
+        return ChoicePicked(**base, message_ref=str(target), choice=picked)
     if kind != "m.room.message":
         return None
     if relates.get("rel_type") == "m.replace":
@@ -156,8 +166,18 @@ def inbound(
     if base["is_direct"] and not (thread or reply_to) and head.lower() in COMMAND_WORDS:
         # a command word at the top of a direct chat, as the help once taught (in a thread or
         # a reply it is an answer, as on Slack)
-        return CommandReceived(**base, name=head.lower(), args=rest.strip())
+        return CommandReceived(**base, name=head.lower(), args=rest.strip(), typed=text)
     return MessageReceived(**base, text=text, thread=thread, in_reply_to=reply_to)
+
+
+def poll_selection(found: Any) -> str | None:
+    """The first answer id of a poll response's selections (``{"answers": [...]}`` unstable,
+    a bare list stable); None for a spoiled or empty vote."""
+    if isinstance(found, Mapping):
+        found = found.get("answers")
+    if not isinstance(found, list) or not found or not isinstance(found[0], str):
+        return None
+    return found[0].strip() or None
 
 
 def relation_refs(relates: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -270,7 +290,12 @@ def message_content(
 def outgoing_content(message: Outgoing, thread: str | None = None) -> dict[str, Any]:
     notes: list[str] = []
     if message.delivery_id is not None and message.kind in ("prompt", "reminder"):
-        notes.append(t("ui_hint_react" if message.choices else "ui_hint_thread", message.locale))
+        hint = (
+            _("Reply in this thread, or react with the number of your choice.")
+            if message.choices
+            else _("Reply in this thread.")
+        )
+        notes.append(translate(hint, message.locale))
     return message_content(
         text=message.text,
         title=message.title,

@@ -180,6 +180,7 @@ class SlackAdapter:
     async def _connect(self, runtime: Core) -> None:
         """Check the token (auth.test), build the bolt app, then listen (HTTP or Socket Mode)."""
         client = await self.slack.open()
+        self.slack.uploaded.keep_in(runtime.directory)  # charts shown again after a restart
         if self.oauth is not None:
             app, team = self._installable(runtime, client), "every workspace that installs it"
         else:

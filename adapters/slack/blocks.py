@@ -1,4 +1,5 @@
-"""Pure rendering of what the core says into Slack messages, modals and the App Home (Block Kit).
+"""Pure rendering of what the core says into Slack messages and modals (Block Kit; the App Home
+is ``home.py``).
 
 Everything the bot posts is escaped (``&``, ``<``, ``>``): the core's text is plain text and may
 carry member words, so ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<@U…>`` and
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.slack.digest_blocks import digest_blocks
 from adapters.slack.mrkdwn import escape as escape  # port.py and tests take it from here
+from adapters.slack.mrkdwn import is_table, listed
 from adapters.slack.translate import (
     ACTION_ANSWER,
     ACTION_CHOICE,
@@ -24,9 +26,8 @@ from adapters.slack.translate import (
     MODAL_CALLBACK,
     modal_metadata,
 )
-from bot.digest.render import read_document
-from bot.directory import HomeView
-from bot.i18n import t
+from bot.digest.render import document_locale, read_document
+from bot.i18n import _, translate
 from bot.ports import COMMAND_BUTTON, Action, Outgoing, Reply
 
 Block = dict[str, Any]
@@ -69,12 +70,14 @@ def _chunks(text: str, size: int = SECTION_CHARS) -> list[str]:
 
 
 def text_blocks(text: str) -> list[Block]:
-    """Sections of escaped text; column-aligned text (digests, help) keeps its columns."""
+    """Sections of escaped text. A column-aligned list (the help) reads as a Slack list of
+    `commands`; a table (several columns) keeps its columns in a fixed-width block."""
     aligned = any(_ALIGNED.search(line) for line in text.splitlines())
-    size = SECTION_CHARS - 8 if aligned else SECTION_CHARS
+    table = aligned and is_table(text)
+    size = SECTION_CHARS - 8 if table else SECTION_CHARS
     blocks = []
-    for piece in _chunks(escape(text), size):
-        shown = f"```\n{piece}\n```" if aligned else piece
+    for piece in _chunks(listed(escape(text)) if aligned and not table else escape(text), size):
+        shown = f"```\n{piece}\n```" if table else piece
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shown}})
     return blocks
 
@@ -112,7 +115,10 @@ def provided_blocks(formats: Mapping[str, str]) -> list[Block] | None:
     ``<@…>`` or ``<#…>`` left in mrkdwn is neutralised here too. Links (``<https://…|…>``)
     are kept."""
     digest = read_document(formats)
-    blocks = digest_blocks(digest) if digest is not None else _given(formats.get("slack_blocks"))
+    if digest is not None:
+        blocks = digest_blocks(digest, document_locale(formats))
+    else:
+        blocks = _given(formats.get("slack_blocks"))
     if blocks is None:
         return None
 
@@ -187,7 +193,7 @@ def prompt_controls(message: Outgoing) -> list[Block]:
             {
                 "type": "static_select",
                 "action_id": ACTION_SELECT,
-                "placeholder": plain(t("ui_pick_one", message.locale)),
+                "placeholder": plain(translate(_("Pick one"), message.locale)),
                 "options": options,
             }
         )
@@ -207,7 +213,7 @@ def prompt_controls(message: Outgoing) -> list[Block]:
                 "type": "button",
                 "action_id": ACTION_ANSWER,
                 "style": "primary",
-                "text": plain(t("ui_answer", message.locale)),
+                "text": plain(translate(_("Answer"), message.locale)),
                 "value": f"{message.answer_kind or 'text'} {message.locale}",
             }
         )
@@ -215,11 +221,16 @@ def prompt_controls(message: Outgoing) -> list[Block]:
         {
             "type": "button",
             "action_id": ACTION_SKIP,
-            "text": plain(t("ui_skip", message.locale)),
+            "text": plain(translate(_("Skip this time"), message.locale)),
             "value": "skip",
         }
     )
-    hint = t("ui_hint_choices" if choices else "ui_hint_buttons", message.locale)
+    hint = translate(
+        _("Reply in this thread, pick an option or use a button.")
+        if choices
+        else _("Reply in this thread or use a button."),
+        message.locale,
+    )
     return [
         {"type": "actions", "block_id": f"prompt:{message.delivery_id}", "elements": elements},
         {
@@ -266,8 +277,10 @@ def answered_payload(original: Mapping[str, Any] | None, summary: str) -> dict[s
     """``chat.update`` arguments: the prompt as it was, its buttons replaced by the answer."""
     meta = (original or {}).get("metadata") or {}
     locale = str((meta.get("event_payload") or {}).get("locale") or "en")
-    received = f"✅ {t('ui_answered', locale)}"
-    note = f"{received}: {escape(summary)}" if summary else received
+    received = f"✅ {translate(_('Answer received'), locale)}"
+    note = received
+    if summary:
+        note = "✅ " + translate(_("Answer received: {answer}", answer=escape(summary)), locale)
     kept: list[Block] = []
     text = ""
     if original is not None:
@@ -303,11 +316,11 @@ def answer_modal(
     block: dict[str, Any] = {
         "type": "input",
         "block_id": ANSWER_BLOCK,
-        "label": plain(t("ui_your_answer", locale), 2000),
+        "label": plain(translate(_("Your answer"), locale), 2000),
         "element": element,
     }
     if number:
-        block["hint"] = plain(t("ui_number_hint", locale), 2000)
+        block["hint"] = plain(translate(_("A number, like 12"), locale), 2000)
     blocks: list[Block] = []
     if question.strip():
         blocks.append(
@@ -318,9 +331,9 @@ def answer_modal(
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
         "private_metadata": modal_metadata(ref, root),
-        "title": plain(t("ui_form_title", locale), 24),
-        "submit": plain(t("ui_send", locale), 24),
-        "close": plain(t("ui_cancel", locale), 24),
+        "title": plain(translate(_("Check-in"), locale), 24),
+        "submit": plain(translate(_("Send"), locale), 24),
+        "close": plain(translate(_("Cancel"), locale), 24),
         "blocks": blocks,
     }
 
@@ -335,47 +348,3 @@ def question_of(message: Mapping[str, Any] | None) -> str:
         if b.get("type") == "section" and isinstance(b.get("text"), Mapping)
     ]
     return "\n".join(sections) or str(message.get("text") or "")
-
-
-def home_view(home: HomeView | None) -> dict[str, Any]:
-    """The App Home tab: the member's own recent check-ins and what comes next, nobody else's."""
-    if home is None:
-        return {
-            "type": "home",
-            "blocks": text_blocks(
-                "The alliance does not know your Slack account yet. Ask your backbone team to add "
-                "it to the alliance file; then your check-ins show here."
-            ),
-        }
-    blocks: list[Block] = [
-        {"type": "header", "text": plain(f"{home.name} · {home.organisation}", 150)},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Your recent check-ins*"}},
-    ]
-    blocks += _lines_or(
-        (f"{period} · {prompt}: {answer}" for period, prompt, answer in home.recent),
-        "No check-ins yet. Your answers show here.",
-    )
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Coming next*"}})
-    blocks += _lines_or(
-        (f"{name}: {at:%a %d %b %H:%M} ({at.tzname() or 'UTC'})" for name, at in home.upcoming),
-        "Nothing is scheduled for you.",
-    )
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": escape(
-                        "/checkin answers your waiting question; /alliance-help lists the commands."
-                    ),
-                }
-            ],
-        }
-    )
-    return {"type": "home", "blocks": _fit(blocks)}
-
-
-def _lines_or(lines: Iterable[str], empty: str) -> list[Block]:
-    items: Sequence[str] = [f"• {_cut(line, 300)}" for line in lines]
-    return text_blocks("\n".join(items) if items else empty)

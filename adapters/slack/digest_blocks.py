@@ -8,10 +8,11 @@ each group of answers a menu; a press runs ``star <id>`` (``COMMAND_BUTTON``).
 from __future__ import annotations
 
 import json
-from functools import cache
+from collections.abc import Mapping
+from functools import cache, partial
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader
 
 from adapters.slack.mrkdwn import escape
 from bot.digest.model import (
@@ -25,38 +26,60 @@ from bot.digest.model import (
     PendingSummary,
     SharedPost,
 )
-from bot.digest.render import FIGURES, FILTERS, change, num, pct, unreachable_line
+from bot.digest.render import (
+    change,
+    digest_environment,
+    join_person,
+    label,
+    num,
+    pct,
+    unreachable_line,
+)
+from bot.i18n import _, translate
 from bot.ports import COMMAND_BUTTON
 
 Block = dict[str, Any]
 
 
-def _response(r: OrgResponse) -> str:
-    quiet = " *quiet*" if r.quiet else ""
-    return (
-        f"{escape(r.name)}: {r.answered}/{r.delivered} {pct(r.rate)} {change(r.change)}{quiet}"
-    ).rstrip()
+Names = Mapping[str, Mapping[str, str]]
 
 
-def _measure(ms: MeasureFigure) -> str:
-    target = "" if ms.target is None else f" of {num(ms.target)}"
-    return f"{escape(ms.name)}: {num(ms.total)} {escape(ms.unit)}{target}"
+def _line(label_: str, value: str, locale: str) -> str:
+    """``label: value`` with the reader's punctuation (``label : value`` in French)."""
+    return translate(_("{label}: {value}", label=label_, value=value), locale)
 
 
-def _answer(a: Answer) -> str:
-    return f"#{a.checkin_id} {escape(a.organisation)}: {escape(a.text[:200])}"
+def _response(r: OrgResponse, locale: str = "en") -> str:
+    quiet = " *" + translate(_("quiet"), locale) + "*" if r.quiet else ""
+    figures = f"{r.answered}/{r.delivered} {pct(r.rate, locale)} {change(r.change, locale)}"
+    return (_line(escape(r.name), figures, locale) + quiet).rstrip()
 
 
-def _reporting(r: OrgReporting) -> str:
-    return f"{escape(r.name)}: {r.on_time}/{r.due} {pct(r.rate)}"
+def _measure(ms: MeasureFigure, names: Names | None = None, locale: str = "en") -> str:
+    figure = f"{num(ms.total, locale)} {escape(ms.unit)}"
+    if ms.target is not None:
+        figure = translate(
+            _("{figure} of {target}", figure=figure, target=num(ms.target, locale)), locale
+        )
+    return _line(escape(label(ms.name, names or {}, locale)), figure, locale)
 
 
-def _pending(p: Pending) -> str:
-    return f"{escape(p.organisation)}: " + ", ".join(f"{escape(n)} ({w})" for n, w in p.people)
+def _answer(a: Answer, locale: str = "en") -> str:
+    return f"#{a.checkin_id} " + _line(escape(a.organisation), escape(a.text[:200]), locale)
 
 
-def _summary(s: PendingSummary) -> str:
-    return "\n".join([s.line(), *(f"{escape(org)}: {n}" for org, n in s.most_behind)])
+def _reporting(r: OrgReporting, locale: str = "en") -> str:
+    return _line(escape(r.name), f"{r.on_time}/{r.due} {pct(r.rate, locale)}", locale)
+
+
+def _pending(p: Pending, names: Names | None = None, locale: str = "en") -> str:
+    people = ", ".join(escape(join_person(person, names, locale)) for person in p.people)
+    return _line(escape(p.organisation), people, locale)
+
+
+def _summary(s: PendingSummary, locale: str = "en") -> str:
+    counts = (_line(escape(org), num(n, locale), locale) for org, n in s.most_behind)
+    return "\n".join([translate(s.line(), locale), *counts])
 
 
 def _plain(text: str, limit: int = 75) -> dict[str, Any]:
@@ -68,27 +91,27 @@ def _cut(lines: list[str], limit: int = 2900) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _highlight(a: Answer) -> Block:
+def _highlight(a: Answer, locale: str = "en") -> Block:
     """One highlight with its ☆ Star (or ★ Unstar) button: a press runs ``star <id>``."""
-    verb, label = ("unstar", "★ Unstar") if a.starred else ("star", "☆ Star")
+    verb, button = ("unstar", _("★ Unstar")) if a.starred else ("star", _("☆ Star"))
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": _answer(a)},
+        "text": {"type": "mrkdwn", "text": _answer(a, locale)},
         "accessory": {
             "type": "button",
             "action_id": COMMAND_BUTTON,
-            "text": _plain(label),
+            "text": _plain(translate(button, locale)),
             "value": f"{verb} {a.checkin_id}",
         },
     }
 
 
-def _group(g: ExerciseGroup) -> Block:
+def _group(g: ExerciseGroup, locale: str = "en") -> Block:
     """Answers to one exercise side by side, with a menu to star any of them."""
     lines = [f"*{escape(g.prompt[:150])}*"]
     lines += [
-        f"{'★ ' if a.starred else ''}#{a.checkin_id} {escape(a.organisation)}: "
-        f"{escape(a.text[:160])}"
+        f"{'★ ' if a.starred else ''}#{a.checkin_id} "
+        + _line(escape(a.organisation), escape(a.text[:160]), locale)
         for a in g.answers
     ]
     block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": _cut(lines)}}
@@ -104,42 +127,36 @@ def _group(g: ExerciseGroup) -> Block:
         block["accessory"] = {
             "type": "static_select",
             "action_id": COMMAND_BUTTON,
-            "placeholder": _plain("☆ Star an answer"),
+            "placeholder": _plain(translate(_("☆ Star an answer"), locale)),
             "options": options,
         }
     return block
 
 
 @cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("adapters.slack", "templates"),
-        autoescape=False,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(FIGURES)
-    env.filters.update(FILTERS)
+def _environment(locale: str) -> Environment:
+    """The Block Kit templates for a reader of ``locale`` (``bot.digest.render``)."""
+    loader = PackageLoader("adapters.slack", "templates")
+    env = digest_environment(loader, locale, autoescape=False)
     env.filters.update(
-        slack_response=_response,
-        slack_measure=_measure,
-        slack_answer=_answer,
-        slack_highlight=_highlight,
-        slack_group=_group,
-        slack_reporting=_reporting,
-        slack_pending=_pending,
-        slack_summary=_summary,
-        slack_unreachable=lambda u: escape(unreachable_line(u)),
+        slack_response=partial(_response, locale=locale),
+        slack_measure=partial(_measure, locale=locale),
+        slack_answer=partial(_answer, locale=locale),
+        slack_highlight=partial(_highlight, locale=locale),
+        slack_group=partial(_group, locale=locale),
+        slack_reporting=partial(_reporting, locale=locale),
+        slack_pending=partial(_pending, locale=locale),
+        slack_summary=partial(_summary, locale=locale),
+        slack_unreachable=lambda u: escape(unreachable_line(u, locale)),
     )
     return env
 
 
-def digest_blocks(value: Digest | SharedPost) -> list[Block] | None:
-    """The staff digest as blocks; None for the alliance-wide post (it goes out as text)."""
+def digest_blocks(value: Digest | SharedPost, locale: str = "en") -> list[Block] | None:
+    """The staff digest as blocks, in ``locale``'s language; None for the alliance-wide post
+    (it goes out as text)."""
     if not isinstance(value, Digest):
         return None
-    rendered = _environment().get_template("digest.blocks.json.j2").render(d=value)
+    rendered = _environment(locale).get_template("digest.blocks.json.j2").render(d=value)
     blocks: list[Block] = json.loads(rendered)
     return blocks

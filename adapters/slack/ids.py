@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import _
+
 COMMAND_PREFIX = "/"
 """``/digest``: Slack's slash commands (a bare command word also works at the top of the DM)."""
-HOW_TO_TYPE = (
+HOW_TO_TYPE = _(
     "On Slack, type a command in our direct chat (checkin, mydata, digest…); /checkin, "
     "/digest, /campaign and /alliance-help also work in any channel."
 )

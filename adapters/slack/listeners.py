@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +24,17 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
 
 from adapters.slack import translate as tr
-from adapters.slack.blocks import answer_modal, home_view, question_of
+from adapters.slack.blocks import answer_modal, question_of
+from adapters.slack.home import (
+    HOME_ANSWER,
+    HOME_MODAL,
+    HOME_SKIP,
+    home_view,
+    pressed_answer,
+    pressed_skip,
+)
 from adapters.slack.port import SlackPort
+from adapters.slack.respond import seal
 from bot.edge import Core
 from bot.events import InboundEvent, MessageReceived
 from bot.ports import PlatformError, Rejected, ReplyTo
@@ -47,6 +57,8 @@ class Where:
     user: str
     channel: str
     thread_ts: str | None = None
+    answer_by: str | None = field(default=None, repr=False)
+    """A slash command's sealed response_url (``respond.seal``): a secret, never logged."""
 
     @property
     def direct(self) -> bool:
@@ -61,6 +73,7 @@ class Where:
             is_direct=self.direct,
             thread=self.thread_ts,
             about=getattr(event, "message_ref", None),
+            answer_by=self.answer_by,
         )
 
     @classmethod
@@ -96,6 +109,9 @@ class Listeners:
         app.action(tr.ACTION_ANSWER)(self.on_answer_button)
         app.action(tr.ACTION_SKIP)(self.on_skip)
         app.view(tr.MODAL_CALLBACK)(self.on_view)
+        app.view(HOME_MODAL)(self.on_view)
+        app.action(HOME_ANSWER)(self.on_home_answer)
+        app.action(HOME_SKIP)(self.on_home_skip)
         for command in tr.COMMANDS:
             app.command(command)(self.on_command)
 
@@ -135,7 +151,9 @@ class Listeners:
         event = tr.command_event(body, self.now())
         if event is not None:
             team, user = tr.split_account(event.sender)
-            self._later(event, Where(team, user, event.channel), "command")
+            url = body.get("response_url")
+            answer_by = seal(url, time.time()) if isinstance(url, str) and url else None
+            self._later(event, Where(team, user, event.channel, answer_by=answer_by), "command")
 
     async def on_reaction(self, ack: AsyncAck, body: Body) -> None:
         """A ⭐ on an answer: staff star it for the digest. Reactions get no reply."""
@@ -178,13 +196,35 @@ class Listeners:
         event = tr.form_event(body, self.now())
         if event is not None:
             team, user = tr.split_account(event.sender)
-            self._later(event, Where.of_ref(team, user, ref, root), "form")
+            done = self._later(event, Where.of_ref(team, user, ref, root), "form")
+            if (body.get("view") or {}).get("callback_id") == HOME_MODAL:
+                self.spawn(self._publish_home(event.sender, done), "app-home")
 
     async def on_home(self, ack: AsyncAck, body: Body) -> None:
         await ack()
         who = tr.home_opened(body)
         if who is not None:
             self.spawn(self._publish_home(who), "app-home")
+
+    async def on_home_answer(self, ack: AsyncAck, body: Body) -> None:
+        """Answer on the App Home: the prompt's own answer form, for the message it names."""
+        await ack()
+        found, trigger = pressed_answer(body), body.get("trigger_id")
+        if found is None or not isinstance(trigger, str):
+            return
+        ref, kind, locale, question = found
+        view = {**answer_modal(ref, question, kind, None, locale), "callback_id": HOME_MODAL}
+        team = tr.team_of(body) if self.port.workspaces.many else None
+        self.spawn(self._quietly(self.port.open_view(trigger, view, team)), "open-modal")
+
+    async def on_home_skip(self, ack: AsyncAck, body: Body) -> None:
+        """Skip on the App Home: ``skip`` on the prompt it names; then the Home again."""
+        await ack()
+        event = pressed_skip(body, self.now())
+        if event is not None and event.thread is not None:
+            team, user = tr.split_account(event.sender)
+            done = self._later(event, Where.of_ref(team, user, event.thread), "skip")
+            self.spawn(self._publish_home(event.sender, done), "app-home")
 
     # --- the work after the ack -------------------------------------------------------------
 
@@ -274,7 +314,10 @@ class Listeners:
     async def _quiet_handle(self, event: InboundEvent) -> None:
         await self.runtime.handle(event)
 
-    async def _publish_home(self, who: str) -> None:
+    async def _publish_home(self, who: str, after: asyncio.Future[bool] | None = None) -> None:
+        """Draw ``who``'s App Home (``after``: once that event is handled, to show its effect)."""
+        if after is not None:
+            await asyncio.shield(after)
         home = await self.runtime.directory.home(tr.PLATFORM, who)
         team, user = tr.split_account(who)
         where = team if self.port.workspaces.many else None

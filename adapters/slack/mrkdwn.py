@@ -60,3 +60,36 @@ def _token(inner: str, names: Mapping[str, str]) -> str:
     for scheme in SCHEMES:
         bare = bare.removeprefix(scheme)
     return label if label in (target, bare, bare.rstrip("/")) else f"{label} ({target})"
+
+
+_ITEM = re.compile(r"^ {1,6}(\S(?:.*?\S)?)(?: {2,}(\S.*))?$")
+_CONTINUED = re.compile(r"^ {7,}(\S.*)$")
+
+
+def listed(text: str) -> str:
+    """Column-aligned text (the help: ``  checkin <answer>    answer it``) as Slack readers
+    expect it: a list of ``• `checkin <answer>` — answer it``, with a line ending in ``:``
+    above it in bold, instead of a fixed-width block. ``text`` is escaped already."""
+    out: list[str] = []
+    for line in text.splitlines():
+        continued = _CONTINUED.match(line)
+        item = _ITEM.match(line)
+        if continued and out and out[-1].startswith("• "):
+            out[-1] += " " + continued.group(1).strip()
+        elif item:
+            name, about = item.group(1), item.group(2)
+            out.append(f"• `{name}`" + (f" — {about.strip()}" if about else ""))
+        elif line.rstrip().endswith(":") and len(line) < 80:
+            out.append(f"*{line.strip()}*")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+_GAP = re.compile(r"\S {2,}(?=\S)")
+
+
+def is_table(text: str) -> bool:
+    """Whether some line has several columns (a digest's table): shown fixed-width, since a
+    list would lose its columns. A help list has one gap a line at most."""
+    return any(len(_GAP.findall(line.strip())) > 1 for line in text.splitlines())

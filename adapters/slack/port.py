@@ -11,6 +11,7 @@ from typing import Any
 from adapters.slack.blocks import answered_payload, escape, message_payload, reply_payload
 from adapters.slack.calls import DEFAULT_API, PortStats, SlackCalls, api_base
 from adapters.slack.pacing import Pacing
+from adapters.slack.respond import ResponseUrls, response_payload
 from adapters.slack.translate import PLATFORM, account, message_ref, split_account, split_ref
 from adapters.slack.uploads import SHOWN_AGAIN, Uploaded, image_payload
 from adapters.slack.workspaces import InstalledTokens, WorkspaceGone
@@ -59,7 +60,9 @@ class SlackPort(SlackCalls):
         self._dms: dict[str, str] = {}
         self._dm_users: dict[str, str] = {}
         self.uploaded = Uploaded()
-        """Images uploaded by this process, shown again rather than uploaded again."""
+        """Images uploaded before, shown again rather than uploaded again."""
+        self.responses = ResponseUrls(self.api_url)
+        """Slash commands' response URLs: their answers go there first."""
 
     def _where(self, to: Destination) -> tuple[str, str | None, str]:
         """(channel to post to, thread ts, pacing key) for a destination."""
@@ -244,6 +247,10 @@ class SlackPort(SlackCalls):
         direct = to.is_direct or to.channel.startswith("D")
         user = sender[1]
         team = sender[0] if self.workspaces.many else None
+        if to.answer_by is not None:  # a slash command: its response_url, else ephemeral
+            if not attempt and await self._respond(to.answer_by, payload, reply.private):
+                return to.channel, "response"
+            direct = False
         try:
             if direct or not reply.private:
                 found = None
@@ -261,10 +268,25 @@ class SlackPort(SlackCalls):
             dm = await self.dm_channel(user, team)
             return await self.post(dm, payload, priority=True, team=team)
 
+    async def _respond(self, answer_by: str, payload: dict[str, Any], private: bool) -> bool:
+        """Post to a slash command's response_url; False when it cannot be used (the caller
+        answers with chat.postEphemeral). A retry never comes here: the first try may have
+        posted, and the URL's five uses are better not spent on doubts."""
+        url = self.responses.usable(answer_by)
+        if url is None:
+            return False
+        body = response_payload(payload, private)
+        if self._closed:
+            async with self._new_session() as session:
+                return await self.responses.post(session, url, body)
+        await self.open()
+        assert self._session is not None
+        return await self.responses.post(self._session, url, body)
+
     async def upload(self, to: Destination, attachment: Attachment, comment: str = "") -> Sent:
         """files_upload_v2 (getUploadURLExternal, the upload, completeUploadExternal); an image
-        this process uploaded to the channel before (a digest's chart, asked for again) is
-        shown again from Slack's copy instead."""
+        uploaded to the channel before (a digest's chart, asked for again: same period, filter
+        and figures) is shown again from Slack's copy instead, after a restart too."""
         channel, thread_ts, key = self._where(to)
         team = await self._team(to)
         if not channel.startswith(("C", "G", "D")):
@@ -286,7 +308,7 @@ class SlackPort(SlackCalls):
         )
         file = response.get("file") or {}
         if attachment.mime_type in SHOWN_AGAIN and file.get("id"):
-            self.uploaded.remember(attachment.content, channel, str(file["id"]))
+            await self.uploaded.keep(attachment.content, channel, str(file["id"]))
         return Sent(
             message_ref(channel, f"file-{file.get('id', '')}"),
             thread_ref=message_ref(channel, thread_ts) if thread_ts else None,
@@ -305,7 +327,9 @@ class SlackPort(SlackCalls):
     ) -> Sent | None:
         """The image already uploaded to ``channel``, posted again as an image block; None when
         there is none (or Slack no longer has it: then it is uploaded again)."""
-        file_id = self.uploaded.get(attachment.content, channel)
+        if attachment.mime_type not in SHOWN_AGAIN:
+            return None
+        file_id = await self.uploaded.find(attachment.content, channel)
         if file_id is None:
             return None
         payload = image_payload(file_id, attachment.title or attachment.filename, comment)
@@ -313,7 +337,7 @@ class SlackPort(SlackCalls):
             posted, ts = await self.post(channel, payload, thread_ts, key=key, team=team)
         except Rejected as exc:  # deleted, or no longer shared there
             log.info("could not show %s again in %s (%s); uploading it", file_id, channel, exc)
-            self.uploaded.forget(attachment.content, channel)
+            await self.uploaded.keep(attachment.content, channel, None)
             return None
         self.stats.images_reused += 1
         return Sent(

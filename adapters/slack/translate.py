@@ -163,7 +163,10 @@ def message_event(
     word, _, rest = text.strip().partition(" ")
     # a command word at the top of the DM (in a thread it is an answer)
     if is_direct and thread is None and word.lower().lstrip("/!") in COMMAND_WORDS:
-        return CommandReceived(**base, name=word.lower().lstrip("/!"), args=rest.strip())
+        bare = None if word.startswith(("/", "!")) else text.strip()
+        return CommandReceived(
+            **base, name=word.lower().lstrip("/!"), args=rest.strip(), typed=bare
+        )
     return MessageReceived(**base, text=text, thread=thread, files=shared_files(body))
 
 
@@ -288,7 +291,7 @@ def modal_metadata(ref: str, root: str | None) -> str:
 def submitted_answer(body: Payload) -> tuple[str, str, str | None] | None:
     """(message_ref, text, thread root) of an answer modal's submission."""
     view = body.get("view")
-    if not isinstance(view, Mapping) or view.get("callback_id") != MODAL_CALLBACK:
+    if not isinstance(view, Mapping) or not str(view.get("callback_id")).startswith(MODAL_CALLBACK):
         return None
     meta = view.get("private_metadata")
     value = _get(view, "state", "values", ANSWER_BLOCK, ANSWER_INPUT, "value")

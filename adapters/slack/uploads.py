@@ -4,20 +4,36 @@ A digest's chart is the same picture for every ``/digest`` of one period and mea
 the core draws it once. Slack shows a file it already has with an image block naming the file
 (``slack_file``), in any message of a channel the file was shared in. So the port remembers
 each image it uploaded by its content's hash and the channel, and the next time posts that
-block instead of the file. Kept in memory, per process: after a restart, or in another worker,
-the first chart of a period is uploaded once more.
+block instead of the file. The file ids are kept in memory, and (once the adapter hands over
+the bot's small state store, ``keep_in``) in the database too, the last few per channel: after
+a restart, or in another worker, the chart Slack already has is shown again as well.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.slack.mrkdwn import escape
+from adapters.slack.translate import PLATFORM
+
+log = logging.getLogger(__name__)
 
 SHOWN_AGAIN = frozenset({"image/png", "image/jpeg", "image/gif"})
 """The kinds of files Slack's image block can show (exports are uploaded each time)."""
+KEPT_PER_CHANNEL = 8
+"""File ids kept per channel in the state store (a period's charts, by filter)."""
+
+
+class StateStore(Protocol):
+    """The bot's small saved state (``bot.edge.Lookups``), as far as uploads use it."""
+
+    async def get_state(self, platform: str, name: str) -> str | None: ...
+
+    async def set_state(self, platform: str, name: str, value: str) -> None: ...
 
 
 class Uploaded:
@@ -27,6 +43,11 @@ class Uploaded:
     def __init__(self, limit: int = 512) -> None:
         self.limit = limit
         self._ids: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._store: StateStore | None = None
+
+    def keep_in(self, store: StateStore) -> None:
+        """Keep the file ids in ``store`` as well, to outlive this process."""
+        self._store = store
 
     @staticmethod
     def _key(content: bytes, channel: str) -> tuple[str, str]:
@@ -47,6 +68,53 @@ class Uploaded:
 
     def forget(self, content: bytes, channel: str) -> None:
         self._ids.pop(self._key(content, channel), None)
+
+    # --- through the state store, when there is one -----------------------------------------
+
+    async def find(self, content: bytes, channel: str) -> str | None:
+        """The file id of ``content`` uploaded to ``channel``: from memory, else the store."""
+        found = self.get(content, channel)
+        if found is not None or self._store is None:
+            return found
+        digest = self._key(content, channel)[0]
+        found = dict(await self._stored(channel)).get(digest)
+        if found is not None:
+            self.remember(content, channel, found)
+        return found
+
+    async def keep(self, content: bytes, channel: str, file_id: str | None) -> None:
+        """Remember (or, with None, forget) ``content``'s file in ``channel``, in the store too."""
+        if file_id is None:
+            self.forget(content, channel)
+        else:
+            self.remember(content, channel, file_id)
+        if self._store is None:
+            return
+        digest = self._key(content, channel)[0]
+        kept = [(d, f) for d, f in await self._stored(channel) if d != digest]
+        if file_id is not None:
+            kept.append((digest, file_id))
+        try:
+            value = json.dumps(kept[-KEPT_PER_CHANNEL:])
+            await self._store.set_state(PLATFORM, _name(channel), value)
+        except Exception as exc:  # the chart was posted; only its reuse is lost
+            log.warning("could not save an uploaded file's id: %r", exc)
+
+    async def _stored(self, channel: str) -> list[tuple[str, str]]:
+        assert self._store is not None
+        try:
+            raw = await self._store.get_state(PLATFORM, _name(channel))
+            pairs = json.loads(raw) if raw else []
+        except Exception as exc:  # a busy database or a bad row: upload as if new
+            log.warning("could not read uploaded files' ids: %r", exc)
+            return []
+        if not isinstance(pairs, list):
+            return []
+        return [(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
+
+
+def _name(channel: str) -> str:
+    return f"uploads:{channel}"
 
 
 def image_payload(file_id: str, title: str, comment: str = "") -> dict[str, Any]:

@@ -205,6 +205,7 @@ async def load_alliance(
             {
                 s.key: {
                     "name": s.name,
+                    "names": s.names,
                     "unit": s.unit,
                     "aggregation": s.aggregation.value,
                     "period": s.period,
@@ -284,6 +285,7 @@ def _campaign_values(spec: Any, alliance: ValidatedAlliance) -> dict[str, Any]:
     prompt_ids = list(spec.prompts) + [alliance.measure_prompts[k] for k in spec.measures]
     return {
         "name": spec.name,
+        "names": spec.names,
         "description": spec.description,
         "prompt_ids": prompt_ids,
         "prompt_order": spec.order.value,
@@ -296,6 +298,7 @@ def _campaign_values(spec: Any, alliance: ValidatedAlliance) -> dict[str, Any]:
         "reminder_max": spec.reminders.max if spec.reminders else 0,
         "catch_up_minutes": spec.catch_up,
         "skip_holidays": spec.skip_holidays,
+        "one_by_one": spec.ask == "one by one",
         "measure_period": spec.measure_period,
         "starts_on": spec.start,
         "ends_on": spec.end,

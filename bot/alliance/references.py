@@ -73,7 +73,7 @@ class CrossCheck:
                 continue
             template = self.library.measure_template(spec.key)
             if template is None:
-                template = generic_measure_prompt(spec.key, spec.name, spec.unit)
+                template = generic_measure_prompt(spec.key, spec.name, spec.unit, spec.names)
                 prompts[template.id] = template
             resolved[spec.key] = template.id
         return resolved

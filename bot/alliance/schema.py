@@ -30,7 +30,8 @@ from pydantic import (
 
 from bot.digest.periods import parse_digest_period
 from bot.domain.errors import UserError
-from bot.domain.values import Aggregation, OrgKind, PromptOrder, Role
+from bot.domain.prompts import check_translations
+from bot.domain.values import DEFAULT_LOCALE, Aggregation, OrgKind, PromptOrder, Role
 from bot.privacy.retention import check_retention
 from bot.scheduling.cron import parse_cron
 from bot.text import quote
@@ -130,6 +131,24 @@ Day = Annotated[date, BeforeValidator(check_day)]
 
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Named(Item):
+    """An item whose ``name`` may be one text or one per language (``{en: …, fr: …}``, as a
+    prompt's text): ``name`` keeps the English, ``names`` the other languages."""
+
+    names: dict[str, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _translated_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("name"), dict):
+            given = check_translations(dict(data["name"]), what="name")
+            others = {lang: text for lang, text in given.items() if lang != DEFAULT_LOCALE}
+            data = {**data, "name": given[DEFAULT_LOCALE], "names": others}
+        return data
 
 
 class AllianceInfo(Item):
@@ -235,7 +254,7 @@ class MemberSpec(Accounts):
         return self._ids(self.id, lambda platform: platform.member_default)
 
 
-class MeasureSpec(Item):
+class MeasureSpec(Named):
     key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     unit: Annotated[str, Field(min_length=1, max_length=64)]
@@ -285,7 +304,7 @@ class AudienceSpec(Item):
     reporting_only: bool = False
 
 
-class CampaignSpec(Item):
+class CampaignSpec(Named):
     key: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: str = ""
@@ -299,6 +318,9 @@ class CampaignSpec(Item):
     reminders: ReminderSpec | None = None
     catch_up: Minutes = 360
     skip_holidays: bool = False
+    ask: Literal["one by one", "all at once"] = "one by one"
+    """How a member gets the questions of one run: as a conversation, the next after an answer
+    or a skip (standup style), or all at once (a form to fill in any order)."""
     measure_period: Literal["previous", "current"] = "previous"
     start: date | None = None
     end: date | None = None

@@ -17,6 +17,7 @@ from bot.digest.periods import parse_digest_period
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.values import Role
+from bot.i18n import Text, _
 from bot.ports import Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn
@@ -25,10 +26,14 @@ from bot.text import parse_id
 if TYPE_CHECKING:
     from bot.commands import CommandContext
 
-STAFF_ONLY = (
+STAFF_ONLY = _(
     "Digests are for the backbone team, since they show everyone's answers. "
     "You can see your own with “mydata”."
 )
+
+
+def no_such_checkin(number: int) -> Text:
+    return _("You have no check-in #{id}; “mydata” lists yours.", id=number)
 
 
 async def _period(ctx: CommandContext, text: str) -> tuple[Period, str]:
@@ -52,7 +57,9 @@ async def digest(ctx: CommandContext, args: str) -> list[Reply]:
         lambda text: parse_digest_period(text, today),
     )
     organisation = org.slug if org else None
-    content = await staff_digest(ctx.session, period, organisation, charts=ctx.charts)
+    content = await staff_digest(
+        ctx.session, period, organisation, charts=ctx.charts, locale=ctx.member.locale
+    )
     detail = {"organisation": organisation} if organisation else None
     await _record(ctx, "digest", "period", period.key, detail)
     return [
@@ -73,32 +80,45 @@ async def _export(ctx: CommandContext, words: list[str]) -> list[Reply]:
     start, end = window(period, zone)
     file = await export(ctx.session, period, start, end, fmt)
     await _record(ctx, "export", "period", period.key, {"format": fmt})
-    return [
-        Reply(
-            f"The check-ins and measure figures of {period.label()} are attached ({fmt.upper()}).",
-            attachments=(file,),
-        )
-    ]
+    attached = _(
+        "The check-ins and measure figures of {period} are attached ({format}).",
+        period=period.label(ctx.member.locale),
+        format=fmt.upper(),
+    )
+    return [ctx.reply(attached, attachments=(file,))]
 
 
 async def highlights(ctx: CommandContext, args: str) -> list[Reply]:
     """The alliance-wide post: only answers their authors marked shareable; anyone may ask."""
-    period, _ = await _period(ctx, args)
-    content = await shared_highlights(ctx.session, period)
+    period, _zone = await _period(ctx, args)
+    content = await shared_highlights(ctx.session, period, ctx.member.locale)
     return [Reply(content.text, formats=content.formats)]
 
 
 async def _own_or_staff(ctx: CommandContext, args: str, *, staff: bool, verb: str) -> CheckIn:
     number = parse_id(args)
     if number is None:
-        where = "the digest shows them" if staff else "“mydata” lists yours"
-        raise UserError(f"Tell me which check-in, by its number, e.g. “{verb} 12” ({where}).")
+        if staff:
+            raise UserError(
+                _(
+                    "Tell me which check-in, by its number, e.g. “{command} 12” (the digest "
+                    "shows them).",
+                    command=verb,
+                )
+            )
+        raise UserError(
+            _(
+                "Tell me which check-in, by its number, e.g. “{command} 12” (“mydata” lists "
+                "yours).",
+                command=verb,
+            )
+        )
     checkin = await ctx.session.get(CheckIn, number)
     allowed = checkin is not None and (
         checkin.member_id == ctx.member.id or (staff and Role(ctx.member.role).is_staff)
     )
     if checkin is None or not allowed:
-        raise UserError(f"You have no check-in #{number}; “mydata” lists yours.")
+        raise UserError(no_such_checkin(number))
     return checkin
 
 
@@ -107,12 +127,12 @@ async def share(ctx: CommandContext, args: str) -> list[Reply]:
     if not checkin.shareable:
         checkin.shareable = True
         await _record(ctx, "share", "checkin", checkin.id)
-    return [
-        Reply(
-            f"Check-in #{checkin.id} may now appear in the alliance-wide highlights. "
-            f"“unshare {checkin.id}” takes it back."
-        )
-    ]
+    shared = _(
+        "Check-in #{id} may now appear in the alliance-wide highlights. “unshare {id}” takes "
+        "it back.",
+        id=checkin.id,
+    )
+    return [ctx.reply(shared)]
 
 
 async def unshare(ctx: CommandContext, args: str) -> list[Reply]:
@@ -120,7 +140,7 @@ async def unshare(ctx: CommandContext, args: str) -> list[Reply]:
     if checkin.shareable:
         checkin.shareable = False
         await _record(ctx, "unshare", "checkin", checkin.id)
-    return [Reply(f"Check-in #{checkin.id} stays with the backbone team only.")]
+    return [ctx.reply(_("Check-in #{id} stays with the backbone team only.", id=checkin.id))]
 
 
 async def star(ctx: CommandContext, args: str) -> list[Reply]:
@@ -134,22 +154,23 @@ async def unstar(ctx: CommandContext, args: str) -> list[Reply]:
 async def _set_star(ctx: CommandContext, args: str, starred: bool) -> list[Reply]:
     """Explicit, not a toggle: a button pressed twice or a command repeated changes nothing."""
     if not Role(ctx.member.role).is_staff:
-        raise UserError("Starring answers for the digest is for the backbone team.")
+        raise UserError(_("Starring answers for the digest is for the backbone team."))
     verb = "star" if starred else "unstar"
     checkin = await _own_or_staff(ctx, args, staff=True, verb=verb)
     if checkin.starred == starred:
-        state = "already starred" if starred else "not starred"
-        return [Reply(f"Check-in #{checkin.id} is {state}.")]
+        if starred:
+            return [ctx.reply(_("Check-in #{id} is already starred.", id=checkin.id))]
+        return [ctx.reply(_("Check-in #{id} is not starred.", id=checkin.id))]
     checkin.starred, checkin.starred_ref = starred, None
     await _record(ctx, verb, "checkin", checkin.id, {"via": "command"})
     if starred:
-        return [
-            Reply(
-                f"Check-in #{checkin.id} is starred: it leads the digest's highlights. "
-                f"“unstar {checkin.id}” takes it back."
-            )
-        ]
-    return [Reply(f"Check-in #{checkin.id} is no longer starred.")]
+        starred_text = _(
+            "Check-in #{id} is starred: it leads the digest's highlights. “unstar {id}” takes "
+            "it back.",
+            id=checkin.id,
+        )
+        return [ctx.reply(starred_text)]
+    return [ctx.reply(_("Check-in #{id} is no longer starred.", id=checkin.id))]
 
 
 async def _record(

@@ -140,7 +140,14 @@ async def compute_digest(
         groups=await exercise_groups(s, start, end, organisation),
         unreachable=await unreachable(s, organisation),
         pending_summary=summary,
+        names=await _measure_names(s),
     )
+
+
+async def _measure_names(s: AsyncSession) -> dict[str, dict[str, str]]:
+    """Measure labels given in several languages, by their English."""
+    rows = (await s.execute(select(m.Measure.name, m.Measure.names))).all()
+    return {name: dict(names) for name, names in rows if names}
 
 
 async def _quiet(
@@ -191,7 +198,7 @@ async def pending_people(
     ).all()
     grouped: dict[str, list[tuple[str, str]]] = {}
     for org, person, measure in rows:
-        entry = (person, f"figures: {measure}" if measure else "exercise")
+        entry = (person, measure or "")
         if entry not in grouped.setdefault(org, []):
             grouped[org].append(entry)
     return tuple(Pending(org, tuple(people)) for org, people in grouped.items())

@@ -17,6 +17,7 @@ from bot.digest.measures import latest_figures, measure_periods
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.values import PeriodKind
+from bot.i18n import _
 from bot.ports import Attachment
 from bot.storage import models as m
 from bot.storage.records import CheckIn
@@ -85,9 +86,9 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
         ).all()
         figures_by_measure[measure.name] = [tuple(r) for r in rows]
     pending = [
-        (p.organisation, person, what)
+        (p.organisation, person, f"figures: {measure}" if measure else "exercise")
         for p in await pending_people(s, start, end, [])
-        for person, what in p.people
+        for person, measure in p.people
     ]
     return ExportData(checkins, figures_by_measure, pending)
 
@@ -179,7 +180,7 @@ async def export(
     s: AsyncSession, period: Period, start: datetime, end: datetime, fmt: str
 ) -> Attachment:
     if fmt not in ("csv", "xlsx"):
-        raise UserError(f"I can export as csv or xlsx, not “{fmt}”.")
+        raise UserError(_("I can export as csv or xlsx, not “{format}”.", format=fmt))
     data = await collect(s, period, start, end)
     if fmt == "csv":
         return Attachment(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.domain.errors import UserError
+from bot.i18n import Text, _
 from bot.text import quote
 
 P = TypeVar("P")
@@ -68,11 +69,17 @@ def split_filter(
             unread_whole = False
             continue
         if len(found) > 1:
-            names = "; ".join(f"{o.name} ({o.slug})" for o in found[:MAX_NAMED])
-            more = f"; and {len(found) - MAX_NAMED} more" if len(found) > MAX_NAMED else ""
+            listed = "; ".join(f"{o.name} ({o.slug})" for o in found[:MAX_NAMED])
+            names: Text | str = listed
+            if len(found) > MAX_NAMED:
+                names = _("{names}; and {count} more", names=listed, count=len(found) - MAX_NAMED)
             raise UserError(
-                f"“{quote(tail)}” fits several organisations: {names}{more}. "
-                "Write more of the name, or its slug."
+                _(
+                    "“{text}” fits several organisations: {names}. Write more of the name, or "
+                    "its slug.",
+                    text=quote(tail),
+                    names=names,
+                )
             )
         return read, found[0]
     if not unread_whole:
@@ -82,8 +89,17 @@ def split_filter(
     except UserError:
         raise unread from None
     if len(words) == 1:
-        raise UserError(f"No organisation is called “{quote(words[0])}”, either. {unread}")
+        raise UserError(
+            _(
+                "No organisation is called “{text}”, either. {unread}",
+                text=quote(words[0]),
+                unread=unread.message,
+            )
+        )
     raise UserError(
-        f"No organisation is called “{quote(words[-1])}”. Write its slug, its name or a part "
-        "of it (alliance-bot alliance show lists them), after the period."
+        _(
+            "No organisation is called “{text}”. Write its slug, its name or a part of it "
+            "(alliance-bot alliance show lists them), after the period.",
+            text=quote(words[-1]),
+        )
     ) from None

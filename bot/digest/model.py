@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.periods import Period
+from bot.i18n import Text, ngettext
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class OrgReporting:
 class Pending:
     organisation: str
     people: tuple[tuple[str, str], ...]
-    """(member name, what they have not answered)"""
+    """(member name, the measure whose figures they owe; empty for an exercise)"""
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,15 @@ class PendingSummary:
     most_behind: tuple[tuple[str, int], ...]
     """(organisation, people who have not answered), the most first."""
 
-    def line(self) -> str:
-        return (
-            f"{self.people:,} people in {self.organisations:,} organisations have not answered "
-            "yet (their names are in digest export). Most behind:"
+    def line(self) -> Text:
+        organisations = ngettext("{n} organisation", "{n} organisations", self.organisations)
+        return ngettext(
+            "{n} person in {organisations} has not answered yet (the names are in digest "
+            "export). Most behind:",
+            "{n} people in {organisations} have not answered yet (their names are in digest "
+            "export). Most behind:",
+            self.people,
+            organisations=organisations,
         )
 
 
@@ -150,6 +156,9 @@ class Digest:
     unreachable: tuple[Unreachable, ...] = ()
     pending_summary: PendingSummary | None = None
     """Set, and ``pending`` left empty, when too many people have not answered to name them."""
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Measure labels in other languages, by their English (``bot.i18n.pick``)."""
+
     """Organisations the bot cannot reach (all or some of their members), and why."""
 
     @property

@@ -8,6 +8,7 @@ from datetime import date
 from bot.domain.errors import UserError
 from bot.domain.periods import MAX_PERIOD_CHARS, Period, Unreadable, check_year
 from bot.domain.values import PeriodKind
+from bot.i18n import _
 from bot.text import ascii_digits, quote
 
 _RELATIVE = {
@@ -79,7 +80,10 @@ def parse_digest_period(text: str, today: date) -> Period:
 
 def _unreadable(text: str) -> UserError:
     return UserError(
-        f"I could not read the period “{quote(text)}”. Try “this week”, “last week”, "
-        "“last month”, a month like 2026-10 or “october 2026”, a quarter like 2026-Q3, "
-        "a week like 2026-W44, or days like 2026-10-01..2026-10-15."
+        _(
+            "I could not read the period “{text}”. Try “this week”, “last week”, “last "
+            "month”, a month like 2026-10 or “october 2026”, a quarter like 2026-Q3, a week "
+            "like 2026-W44, or days like 2026-10-01..2026-10-15.",
+            text=quote(text),
+        )
     )

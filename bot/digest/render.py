@@ -9,69 +9,149 @@ rendering shares, so a figure reads the same on every platform.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from functools import cache
+from datetime import UTC
+from functools import cache, partial
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 from pydantic import TypeAdapter, ValidationError
 
 from bot.digest.compute import QUIET_PERIODS
 from bot.digest.model import Digest, SharedPost, Unreachable
+from bot.i18n import Number, _, ngettext, number, percent, pick, translate
 
 DOCUMENT = "digest"
 """The key of the neutral digest document in ``Outgoing.formats`` and ``Reply.formats``."""
 _KINDS: dict[str, type[Digest] | type[SharedPost]] = {"staff": Digest, "shared": SharedPost}
 
 
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+def pct(value: float | None, locale: str = "en") -> str:
+    return percent(value, locale)
 
 
-def change(value: float | None) -> str:
+def change(value: float | None, locale: str = "en") -> str:
+    """The change of a rate in percentage points: ``+5 pts``, ``±0 pts``."""
     if value is None:
         return ""
     points = round(value * 100)
-    return "±0 pts" if points == 0 else f"{points:+d} pts"
+    shown = "±0" if points == 0 else f"{points:+d}"
+    return translate(_("{change} pts", change=shown), locale)
 
 
-def num(value: float | None) -> str:
+def num(value: float | None, locale: str = "en") -> str:
     if value is None:
-        return "no figure"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        return translate(_("no figure"), locale)
+    return number(value, locale)
 
 
-def join_person(person: tuple[str, str]) -> str:
-    """A member and what they owe: ``Ann (People reached)``."""
-    return f"{person[0]} ({person[1]})"
+def label(name: str, names: Mapping[str, Mapping[str, str]], locale: str = "en") -> str:
+    """A measure's label in the reader's language (``Digest.names``), else as given."""
+    return pick({**names.get(name, {}), "en": name}, locale)
 
 
-def unreachable_line(u: Unreachable) -> str:
+def join_person(
+    person: tuple[str, str],
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    locale: str = "en",
+) -> str:
+    """A member and what they owe: ``Ann (figures: People reached)``, ``Bo (exercise)``."""
+    who, measure = person
+    if not measure:
+        return translate(_("{name} (exercise)", name=who), locale)
+    what = label(measure, names or {}, locale)
+    return translate(_("{name} (figures: {measure})", name=who, measure=what), locale)
+
+
+def unreachable_line(u: Unreachable, locale: str = "en") -> str:
     """``Bee NGO: all 2 members on slack, since 2026-11-23 09:00 UTC: …`` (plain text)."""
     if u.partly:
-        who = f"{u.unreachable} of {u.members} members"
+        who = ngettext(
+            "{unreachable} of {n} member",
+            "{unreachable} of {n} members",
+            u.members,
+            unreachable=Number(u.unreachable),
+        )
     else:
-        who = f"all {u.members} members" if u.members > 1 else "its one member"
-    since = f"{u.since:%Y-%m-%d %H:%M} UTC"
-    return f"{u.organisation}: {who} on {u.platform}, since {since}: {u.reason}"
+        who = ngettext("its one member", "all {n} members", u.members)
+    since = f"{u.since.astimezone(UTC):%Y-%m-%d %H:%M}"
+    line = _(
+        "{organisation}: {who} on {platform}, since {since} UTC: {reason}",
+        organisation=u.organisation,
+        who=who,
+        platform=u.platform,
+        since=since,
+        reason=u.reason,
+    )
+    return translate(line, locale)
 
 
-UNREACHABLE_TITLE = "Unreachable organisations"
-UNREACHABLE_NOTE = "nothing can be sent to them; their data is kept"
+AGGREGATIONS = {"sum": _("sum"), "mean": _("average"), "latest": _("latest figure")}
 
-FIGURES: Mapping[str, object] = {
-    "pct": pct,
-    "num": num,
-    "change": change,
-    "quiet_periods": QUIET_PERIODS,
-    "unreachable_title": UNREACHABLE_TITLE,
-    "unreachable_note": UNREACHABLE_NOTE,
-}
-"""Template globals every platform's digest templates use."""
-FILTERS: Mapping[str, Callable[..., str]] = {
-    "join_person": join_person,
-    "unreachable_line": unreachable_line,
-}
+
+def aggregation(key: str, locale: str = "en") -> str:
+    """How a measure's figures add up (``sum``, ``average``), in the reader's language."""
+    return translate(AGGREGATIONS[key], locale) if key in AGGREGATIONS else key
+
+
+UNREACHABLE_TITLE = _("Unreachable organisations")
+UNREACHABLE_NOTE = _("nothing can be sent to them; their data is kept")
+
+
+def figures(locale: str) -> dict[str, object]:
+    """Template globals every platform's digest templates use, for a reader of ``locale``:
+    ``_``/``ngettext`` come with the i18n extension (:func:`digest_environment`)."""
+    return {
+        "locale": locale,
+        "pct": partial(pct, locale=locale),
+        "num": partial(num, locale=locale),
+        "change": partial(change, locale=locale),
+        "tr": partial(translate, locale=locale),
+        "label": partial(label, locale=locale),
+        "aggregation": partial(aggregation, locale=locale),
+        "quiet_periods": QUIET_PERIODS,
+        "unreachable_title": translate(UNREACHABLE_TITLE, locale),
+        "unreachable_note": translate(UNREACHABLE_NOTE, locale),
+    }
+
+
+def filters(locale: str) -> dict[str, Callable[..., str]]:
+    return {
+        "join_person": partial(join_person, locale=locale),
+        "unreachable_line": partial(unreachable_line, locale=locale),
+    }
+
+
+FIGURES: Mapping[str, object] = figures("en")
+"""English template globals (tools and tests); readers get :func:`figures` of their locale."""
+FILTERS: Mapping[str, Callable[..., str]] = filters("en")
+
+
+def digest_environment(loader: BaseLoader, locale: str, *, autoescape: bool) -> Environment:
+    """A Jinja2 environment for one platform's digest templates, in ``locale``'s language:
+    ``_("…", name=value)`` and ``ngettext(singular, plural, n)`` in a template translate with
+    the catalogs (``jinja2.ext.i18n``, old-style: the values are filled by ``bot.i18n``)."""
+    env = Environment(
+        loader=loader,
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+
+    def gettext(message: str, **values: Any) -> str:
+        return translate(_(message, **values), locale)
+
+    def plural(singular: str, many: str, n: int, **values: Any) -> str:
+        return translate(ngettext(singular, many, n, **values), locale)
+
+    env.install_gettext_callables(gettext, plural, newstyle=False)  # type: ignore[attr-defined]
+    env.globals.update(figures(locale))
+    env.filters.update(filters(locale))
+    return env
 
 
 @cache
@@ -79,11 +159,24 @@ def _adapter(kind: str) -> TypeAdapter[Any]:
     return TypeAdapter(_KINDS[kind])
 
 
-def document(value: Digest | SharedPost) -> str:
-    """The digest value as JSON: what the outbox keeps and the adapters render."""
+def document(value: Digest | SharedPost, locale: str = "en") -> str:
+    """The digest value as JSON, with its reader's language: what the outbox keeps and the
+    adapters render."""
     kind = "staff" if isinstance(value, Digest) else "shared"
     body = _adapter(kind).dump_json(value).decode()
-    return f'{{"kind": "{kind}", "value": {body}}}'
+    return f'{{"kind": "{kind}", "locale": {json.dumps(locale)}, "value": {body}}}'
+
+
+def document_locale(formats: Mapping[str, str]) -> str:
+    """The language the digest in ``formats`` is to be read in (English when not said)."""
+    raw = formats.get(DOCUMENT)
+    if not raw:
+        return "en"
+    try:
+        wrapper = TypeAdapter(dict[str, Any]).validate_json(raw)
+    except ValidationError:
+        return "en"
+    return str(wrapper.get("locale") or "en")
 
 
 def read_document(formats: Mapping[str, str]) -> Digest | SharedPost | None:
@@ -103,36 +196,29 @@ def read_document(formats: Mapping[str, str]) -> Digest | SharedPost | None:
     return value
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("bot.digest", "templates"),
-        autoescape=False,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(FIGURES)
-    env.filters.update(FILTERS)
-    return env
-
-
 class DigestRenderer:
-    """Holds the template environment (built once, passed where needed; no module state)."""
+    """Holds the template environments, one per language met (built once, passed where
+    needed; no module state)."""
 
     def __init__(self) -> None:
-        self.env = _environment()
+        self._envs: dict[str, Environment] = {}
 
-    def text(self, digest: Digest) -> str:
-        return self.env.get_template("digest.txt.j2").render(d=digest).strip() + "\n"
+    def env(self, locale: str = "en") -> Environment:
+        if locale not in self._envs:
+            loader = PackageLoader("bot.digest", "templates")
+            self._envs[locale] = digest_environment(loader, locale, autoescape=False)
+        return self._envs[locale]
 
-    def shared_text(self, post: SharedPost) -> str:
-        return self.env.get_template("shared.txt.j2").render(p=post).strip() + "\n"
+    def text(self, digest: Digest, locale: str = "en") -> str:
+        return self.env(locale).get_template("digest.txt.j2").render(d=digest).strip() + "\n"
 
-    def formats(self, value: Digest | SharedPost) -> dict[str, str]:
+    def shared_text(self, post: SharedPost, locale: str = "en") -> str:
+        return self.env(locale).get_template("shared.txt.j2").render(p=post).strip() + "\n"
+
+    def formats(self, value: Digest | SharedPost, locale: str = "en") -> dict[str, str]:
         """What goes with the text for the platforms to render: the neutral document."""
-        return {DOCUMENT: document(value)}
+        return {DOCUMENT: document(value, locale)}
 
 
-def render_text(digest: Digest) -> str:
-    return DigestRenderer().text(digest)
+def render_text(digest: Digest, locale: str = "en") -> str:
+    return DigestRenderer().text(digest, locale)

@@ -35,6 +35,7 @@ from babel.numbers import (
 from bot.domain.errors import UserError
 from bot.domain.prompts import PromptDef, pick
 from bot.domain.values import DEFAULT_LOCALE, AnswerType
+from bot.i18n import Language, Number, Text, _, ngettext
 from bot.text import ascii_digits, neutral, quote, storable
 
 MAX_ANSWER_CHARS = 4000
@@ -85,7 +86,7 @@ def _fold(text: str) -> str:
 class NotANumber(ValueError):
     """The text holds no figure that can be read; ``hint`` says how to write one."""
 
-    def __init__(self, text: str, hint: str = "") -> None:
+    def __init__(self, text: str, hint: Text | str = "") -> None:
         super().__init__(text)
         self.hint = hint
 
@@ -124,13 +125,15 @@ def parse_number(text: str, locale: str = DEFAULT_LOCALE) -> Decimal:
     return -value if negative else value
 
 
-def _how_to_write(where: Locale) -> str:
+def _how_to_write(where: Locale) -> Text:
     example = format_decimal(Decimal("1250.5"), locale=where)
-    language = where.get_display_name(DEFAULT_LOCALE) or "your language"
-    return (
-        f" In {language}, write thousands and decimals like this: {example} "
-        f"(“{get_group_symbol(where)}” between thousands, “{get_decimal_symbol(where)}” "
-        "before decimals)."
+    return _(
+        " In {language}, write thousands and decimals like this: {example} (“{group}” between "
+        "thousands, “{decimal}” before decimals).",
+        language=Language(str(where)),
+        example=example,
+        group=get_group_symbol(where),
+        decimal=get_decimal_symbol(where),
     )
 
 
@@ -142,11 +145,15 @@ def parse_answer(prompt: PromptDef, text: str, locale: str = DEFAULT_LOCALE) -> 
     """Check ``text`` against ``prompt``; UserError says what was expected, with an example."""
     value = storable(text).strip()
     if not neutral(value).strip():
-        raise UserError("Your answer was empty. Write a few words, then send it again.")
+        raise UserError(_("Your answer was empty. Write a few words, then send it again."))
     if len(value) > MAX_ANSWER_CHARS:
         raise UserError(
-            f"Your answer has {len(value)} characters; please keep it under "
-            f"{MAX_ANSWER_CHARS} (a summary is fine)."
+            _(
+                "Your answer has {count} characters; please keep it under {most} (a summary "
+                "is fine).",
+                count=Number(len(value)),
+                most=Number(MAX_ANSWER_CHARS),
+            )
         )
     if prompt.answer is AnswerType.TEXT:
         return Answer(value)
@@ -164,39 +171,63 @@ def _number(prompt: PromptDef, value: str, locale: str) -> Answer:
         number = parse_number(value, locale)
     except NotANumber as exc:
         raise UserError(
-            f"I need a number for this one, like “{example}”. "
-            f"I could not read a number in “{quote(value)}”; nothing was saved.{exc.hint}"
+            _(
+                "I need a number for this one, like “{example}”. I could not read a number in "
+                "“{text}”; nothing was saved.{hint}",
+                example=example,
+                text=quote(value),
+                hint=exc.hint,
+            )
         ) from None
     if number < 0:
         raise UserError(
-            f"A count cannot be negative; send the figure as a number, like “{example}”. "
-            "Nothing was saved."
+            _(
+                "A count cannot be negative; send the figure as a number, like “{example}”. "
+                "Nothing was saved.",
+                example=example,
+            )
         )
     if number > MAX_NUMBER:
-        raise UserError(
-            f"“{quote(value)}” is more than I can take: "  # as typed: Babel cannot round 1E+25
-            f"figures go up to {format_decimal(MAX_NUMBER, locale=babel_locale(locale))}. "
-            "Check the figure and send it again; nothing was saved."
+        raise UserError(  # the figure as typed: Babel cannot round 1E+25
+            _(
+                "“{text}” is more than I can take: figures go up to {most}. Check the figure "
+                "and send it again; nothing was saved.",
+                text=quote(value),
+                most=Number(MAX_NUMBER),
+            )
         )
     places = -int(number.normalize().as_tuple().exponent)
     if places > prompt.decimals:
         if prompt.decimals == 0:
             where = babel_locale(locale)
-            hint = ""
+            hint: Text | str = ""
             if get_decimal_symbol(where) in value:
-                hint = (
-                    f" In {where.get_display_name(DEFAULT_LOCALE)}, “{get_decimal_symbol(where)}” "
-                    f"marks decimals; a thousand and more is written like "
-                    f"{format_decimal(1250, locale=where)}."
+                hint = _(
+                    " In {language}, “{decimal}” marks decimals; a thousand and more is written "
+                    "like {example}.",
+                    language=Language(str(where)),
+                    decimal=get_decimal_symbol(where),
+                    example=format_decimal(1250, locale=where),
                 )
             raise UserError(
-                f"This one is a count, so it takes a whole number, like “{example}”; "
-                f"“{quote(value)}” is not one. Nothing was saved.{hint}"
+                _(
+                    "This one is a count, so it takes a whole number, like “{example}”; "
+                    "“{text}” is not one. Nothing was saved.{hint}",
+                    example=example,
+                    text=quote(value),
+                    hint=hint,
+                )
             )
         raise UserError(
-            f"This figure takes at most {prompt.decimals} decimal place"
-            f"{'s' if prompt.decimals > 1 else ''}; “{quote(value)}” has {places}. "
-            "Round it and send it again; nothing was saved."
+            ngettext(
+                "This figure takes at most {n} decimal place; “{text}” has {places}. Round it "
+                "and send it again; nothing was saved.",
+                "This figure takes at most {n} decimal places; “{text}” has {places}. Round "
+                "it and send it again; nothing was saved.",
+                prompt.decimals,
+                text=quote(value),
+                places=places,
+            )
         )
     return Answer(value, number=float(number))
 
@@ -210,8 +241,13 @@ def _scale(prompt: PromptDef, value: str, locale: str) -> Answer:
         number = None
     if number is None or number != number.to_integral_value() or not low <= number <= high:
         raise UserError(
-            f"Please answer with a whole number from {low} to {high}; "
-            f"“{quote(value)}” is not one. Nothing was saved."
+            _(
+                "Please answer with a whole number from {low} to {high}; “{text}” is not one. "
+                "Nothing was saved.",
+                low=low,
+                high=high,
+                text=quote(value),
+            )
         )
     return Answer(value, number=float(number), choice=str(int(number)))
 
@@ -233,6 +269,10 @@ def _choice(prompt: PromptDef, value: str, locale: str) -> Answer:
             return Answer(pick(chosen.label, locale), choice=chosen.key)
     options = "; ".join(f"{i}. {pick(c.label, locale)}" for i, c in enumerate(prompt.choices, 1))
     raise UserError(
-        f"“{quote(value)}” is not one of the choices. Answer with one of: {options} "
-        "(the number is enough)."
+        _(
+            "“{text}” is not one of the choices. Answer with one of: {options} (the number is "
+            "enough).",
+            text=quote(value),
+            options=options,
+        )
     )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from bot.i18n import Text, translate
+
 
 class UserError(Exception):
-    """A problem the user can fix; ``str(err)`` is the polite sentence shown to them."""
+    """A problem the user can fix; ``message`` is the polite sentence shown to them (a
+    :class:`~bot.i18n.Text`, translated for its reader with :meth:`in_`)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: Text | str) -> None:
+        super().__init__(str(message))
         self.message = message
 
+    def in_(self, locale: str) -> str:
+        return translate(self.message, locale)
+
     def __str__(self) -> str:
-        return self.message
+        return str(self.message)

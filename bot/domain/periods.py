@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from bot.domain.errors import UserError
 from bot.domain.values import PeriodKind
+from bot.i18n import Number, _
 from bot.text import ascii_digits, quote
 
 FIRST_YEAR = 1900
@@ -83,8 +84,13 @@ def check_year(year: int) -> None:
     """UserError unless periods may lie in ``year``."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise UserError(
-            f"Periods lie between the years {FIRST_YEAR} and {LAST_YEAR}; {year} is outside "
-            "them. Check the year and ask again."
+            _(
+                "Periods lie between the years {first} and {last}; {year} is outside them. "
+                "Check the year and ask again.",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+                year=year,
+            )
         )
 
 
@@ -102,14 +108,23 @@ class Period:
         """The days from ``first`` to ``last``, both included."""
         if last < first:
             raise UserError(
-                f"The period ends ({last}) before it starts ({first}); write the earlier day first."
+                _(
+                    "The period ends ({last}) before it starts ({first}); write the earlier day "
+                    "first.",
+                    last=last.isoformat(),
+                    first=first.isoformat(),
+                )
             )
         check_year(first.year)
         check_year(last.year)
         if (last - first).days + 1 > MAX_RANGE_DAYS:
             raise UserError(
-                f"That run of days is {(last - first).days + 1} days long; a period covers at "
-                f"most {MAX_RANGE_DAYS} days (a year). Ask for a shorter one, or a quarter."
+                _(
+                    "That run of days is {days} days long; a period covers at most {most} days "
+                    "(a year). Ask for a shorter one, or a quarter.",
+                    days=Number((last - first).days + 1),
+                    most=MAX_RANGE_DAYS,
+                )
             )
         return cls(PeriodKind.RANGE, first, last + timedelta(days=1))
 
@@ -132,8 +147,11 @@ class Period:
         text = ascii_digits(key.strip())
         if len(text) > MAX_PERIOD_CHARS:
             raise UserError(
-                f"A period is a few characters, like 2026-10 or 2026-W44; that one has "
-                f"{len(text)}. Nothing was looked up."
+                _(
+                    "A period is a few characters, like 2026-10 or 2026-W44; that one has "
+                    "{count}. Nothing was looked up.",
+                    count=Number(len(text)),
+                )
             )
         if ".." in text:
             ends = text.split("..")
@@ -158,8 +176,11 @@ class Period:
             except ValueError:
                 break
         raise Unreadable(
-            f"I could not read the period “{quote(key)}”. Use a day (2026-10-31), a week "
-            "(2026-W44), a month (2026-10) or a quarter (2026-Q4)."
+            _(
+                "I could not read the period “{text}”. Use a day (2026-10-31), a week "
+                "(2026-W44), a month (2026-10) or a quarter (2026-Q4).",
+                text=quote(key),
+            )
         )
 
     @property

@@ -23,7 +23,13 @@ def pick(translations: Translations, locale: str) -> str:
     return translations.get(locale) or translations.get(base) or translations[DEFAULT_LOCALE]
 
 
+def check_translations(value: Translations, *, what: str) -> Translations:
+    """``value`` if it is a text per language with an English one; ValueError says why not."""
+    return _check_translations(value, what=what)
+
+
 def _check_translations(value: Translations, *, what: str) -> Translations:
+
     if DEFAULT_LOCALE not in value:
         raise ValueError(
             f"{what} needs an English text under `en` (other languages fall back to it)."

@@ -70,6 +70,9 @@ class PromptOrder(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    """A member's question waiting for its turn: asked once the one before it is answered,
+    skipped or left unanswered long enough (:mod:`bot.conversation`)."""
     PENDING = "pending"
     SENDING = "sending"
     """Claimed by a dispatcher (``claimed_by`` until ``claimed_until``): its send may be under

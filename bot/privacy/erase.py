@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot import audit
 from bot.domain.errors import UserError
 from bot.domain.values import DeliveryKind, DeliveryStatus
+from bot.i18n import Text, _, ngettext, translate
 from bot.ports import Action, Reply
 from bot.privacy.purge import OPEN, compact
 from bot.privacy.traces import Traces, erase_files
@@ -58,18 +59,26 @@ async def delete_all(
         return await _ask(s, member, now)
     if words != ["confirm"]:
         raise UserError(
-            f"Type “mydata delete all” to see what it erases, then “{CONFIRM}” to go ahead."
+            _(
+                "Type “mydata delete all” to see what it erases, then “{confirm}” to go ahead.",
+                confirm=CONFIRM,
+            )
         )
     requested = member.erase_requested_at
     if requested is None or requested > now:
         raise UserError(
-            "Nothing was deleted: first type “mydata delete all”; I'll say what it erases "
-            f"and ask you to confirm with “{CONFIRM}”."
+            _(
+                "Nothing was deleted: first type “mydata delete all”; I'll say what it erases "
+                "and ask you to confirm with “{confirm}”.",
+                confirm=CONFIRM,
+            )
         )
     if now - requested > CONFIRM_WITHIN:
         raise UserError(
-            "Nothing was deleted: that confirmation came more than 10 minutes after you "
-            "asked. Type “mydata delete all” again if you still want to erase everything."
+            _(
+                "Nothing was deleted: that confirmation came more than 10 minutes after you "
+                "asked. Type “mydata delete all” again if you still want to erase everything."
+            )
         )
     erased, traces = await _erase(s, member)
     erased.files += await asyncio.to_thread(
@@ -88,7 +97,7 @@ async def delete_all(
     if after_commit is not None and isinstance(s.bind, AsyncEngine):
         engine = s.bind
         after_commit.append(lambda: compact(engine))
-    return [Reply(erased.sentence())]
+    return [Reply(translate(erased.sentence(), member.locale))]
 
 
 async def _ask(s: AsyncSession, member: m.Member, now: datetime) -> list[Reply]:
@@ -98,18 +107,33 @@ async def _ask(s: AsyncSession, member: m.Member, now: datetime) -> list[Reply]:
         select(func.count(CheckInRevision.id)).where(CheckInRevision.checkin_id.in_(own))
     )
     member.erase_requested_at = now
-    if checkins:
-        versions_too = f" (and {_n(versions or 0, 'earlier version')})" if versions else ""
-        what = f"This erases your {_n(checkins, 'check-in')}{versions_too}, the stars and "
-        what += "shares on them, "
-    else:
-        what = "You have no check-ins stored; this erases "
-    text = (
-        f"{what}the files you exported and the bot's copies of its replies quoting you. It "
-        "cannot be undone. Your membership stays: the alliance file defines it.\n"
-        f"To go ahead, type “{CONFIRM}” within 10 minutes."
+    rest = _(
+        "the files you exported and the bot's copies of its replies quoting you. It cannot be "
+        "undone. Your membership stays: the alliance file defines it."
     )
-    return [Reply(text, actions=(Action("Delete everything", CONFIRM),))]
+    what: Text
+    checkins, versions = int(checkins or 0), int(versions or 0)
+    if checkins and versions:
+        what = ngettext(
+            "This erases your {n} check-in (and {versions}), the stars and shares on it, {rest}",
+            "This erases your {n} check-ins (and {versions}), the stars and shares on them, {rest}",
+            checkins,
+            versions=ngettext("{n} earlier version", "{n} earlier versions", versions),
+            rest=rest,
+        )
+    elif checkins:
+        what = ngettext(
+            "This erases your {n} check-in, the stars and shares on it, {rest}",
+            "This erases your {n} check-ins, the stars and shares on them, {rest}",
+            checkins,
+            rest=rest,
+        )
+    else:
+        what = _("You have no check-ins stored; this erases {rest}", rest=rest)
+    go = _("To go ahead, type “{confirm}” within 10 minutes.", confirm=CONFIRM)
+    text = f"{translate(what, member.locale)}\n{translate(go, member.locale)}"
+    button = translate(_("Delete everything"), member.locale)
+    return [Reply(text, actions=(Action(button, CONFIRM),))]
 
 
 @dataclass
@@ -127,13 +151,22 @@ class Erased:
             "files": self.files,
         }
 
-    def sentence(self) -> str:
-        versions = f" with {_n(self.revisions, 'earlier version')}" if self.revisions else ""
-        return (
-            f"Done: I erased your {_n(self.checkins, 'check-in')}{versions}, "
-            f"{_n(self.replies, 'stored reply', 'stored replies')} to you or quoting you and "
-            f"{_n(self.files, 'file')}. Nothing you told me is kept; your membership stays, as "
-            "the alliance file defines it."
+    def sentence(self) -> Text:
+        checkins = ngettext("{n} check-in", "{n} check-ins", self.checkins)
+        if self.revisions:
+            checkins = ngettext(
+                "{checkins} with {n} earlier version",
+                "{checkins} with {n} earlier versions",
+                self.revisions,
+                checkins=checkins,
+            )
+        return _(
+            "Done: I erased your {checkins}, {replies} to you or quoting you and {files}. "
+            "Nothing you told me is kept; your membership stays, as the alliance file defines "
+            "it.",
+            checkins=checkins,
+            replies=ngettext("{n} stored reply", "{n} stored replies", self.replies),
+            files=ngettext("{n} file", "{n} files", self.files),
         )
 
 
@@ -290,10 +323,6 @@ class _Outbox:
 def _to_member(platform: str | None, payload: Any, accounts: set[tuple[str, str]]) -> bool:
     to = payload.get("to") if isinstance(payload, dict) else None
     return isinstance(to, dict) and (platform or to.get("platform"), to.get("sender")) in accounts
-
-
-def _n(count: int, word: str, plural: str = "") -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 def _parts(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:

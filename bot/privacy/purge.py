@@ -41,7 +41,7 @@ COPIES_KEEP = timedelta(days=30)
 EVENTS_KEEP = timedelta(days=90)
 """Handled-event ids guard against a platform delivering an event twice (minutes or hours
 apart); after this they only grow the table."""
-OPEN = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
 
 
 @runtime_checkable

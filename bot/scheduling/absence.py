@@ -53,3 +53,18 @@ async def stand_ins(
         ).order_by(m.Member.id)
     )
     return list(found.all())
+
+
+def backup_zones(audience: Sequence[Any]) -> Select[str]:
+    """The time zones of the backup reporters who may stand in for the ``audience``'s
+    reporting members: a campaign fires there too, or they would never be asked."""
+    reporting = select(m.Member.organisation_id).where(*audience, m.Member.reporting)
+    return (
+        select(m.Member.timezone)
+        .distinct()
+        .where(
+            m.Member.active,
+            m.Member.backup_reporter,
+            m.Member.organisation_id.in_(reporting),
+        )
+    )

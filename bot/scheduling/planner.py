@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 import holidays
 from sqlalchemy import Select, and_, or_, select, update
 
+from bot.conversation import supersede, take_turns
 from bot.domain.absence import is_away
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
 from bot.ports import Clock
-from bot.scheduling.absence import stand_ins
+from bot.scheduling.absence import backup_zones, stand_ins
 from bot.scheduling.cron import caught_up, due_runs, parse_cron
 from bot.scheduling.digests import advance_digests, channel_addresses
 from bot.scheduling.reminders import queue_reminders
@@ -107,6 +108,13 @@ class Planner:
             )
             if campaign.channel_keys:
                 zones.add(await self._alliance_zone(s))
+            measured = await s.scalar(
+                select(m.Measure.id).where(m.Measure.prompt_id.in_(campaign.prompt_ids)).limit(1)
+            )
+            if measured is not None:  # a backup reporter may live in a zone of their own
+                zones |= {
+                    str(z) for z in (await s.scalars(backup_zones(self.audience(campaign)))).all()
+                }
         return zones
 
     async def _alliance_zone(self, s: Any) -> str:
@@ -148,6 +156,8 @@ class Planner:
             for zone in sorted(await self.zones(campaign)):
                 created += await self.advance(campaign, zone, now)
         created += await self.remind(now)
+        async with self._lock, self.db.session() as s:  # turns that ran out: the next question
+            created += await take_turns(s, now)
         async with self._lock, self.db.session() as s:
             created += await advance_digests(s, now, self.platforms)
         if created:
@@ -183,14 +193,14 @@ class Planner:
                 continue
             rows = await self._run_rows(campaign, zone, fire, now, cursor.runs)
             saved = cursor = _Cursor(cursor.id, fire, cursor.runs + 1)
-            created += await self._write(rows, cursor)
+            created += await self._write(rows, cursor, now)
         if caught_up(spec, tz, cursor.handled_through, now):
             cursor = replace(cursor, handled_through=now)
         if cursor != saved:
-            await self._write((), cursor)
+            await self._write((), cursor, now)
         return created
 
-    async def _write(self, rows: Iterable[dict[str, Any]], cursor: _Cursor) -> int:
+    async def _write(self, rows: Iterable[dict[str, Any]], cursor: _Cursor, now: datetime) -> int:
         """Insert one run's rows a chunk per short transaction, then move its cursor with the
         last chunk. Between chunks other writers (answers) get the lock, SQLite's included; a
         crash part way leaves the cursor behind, so the run is handled again and its unique
@@ -203,6 +213,7 @@ class Planner:
             async with self._lock, self.db.session() as s:
                 began = time.perf_counter()
                 created += await insert_ignoring_duplicates(s, Delivery, chunk, "dedupe_key")
+                await self._turns(s, chunk, now)
                 if following is None:
                     await s.execute(
                         update(m.CampaignCursor)
@@ -214,6 +225,16 @@ class Planner:
             held = time.perf_counter() - began  # SQLite's waiting writers poll: leave a gap
             await asyncio.sleep(min(0.1, held * self.chunk_pause_share) if self.db.is_sqlite else 0)
             chunk = following
+
+    async def _turns(self, s: Any, chunk: list[dict[str, Any]], now: datetime) -> None:
+        """The questions just queued: an older run's still waiting are replaced, and members
+        with nothing in hand get their first one asked now."""
+        queued = [r for r in chunk if r["status"] == DeliveryStatus.QUEUED.value]
+        if not queued:
+            return
+        run = queued[0]
+        await supersede(s, run["campaign_id"], run["occurrence"], {r["prompt_id"] for r in queued})
+        await take_turns(s, now, {r["member_id"] for r in queued})
 
     async def _run_rows(
         self, campaign: m.Campaign, zone: str, fire: datetime, now: datetime, run_number: int
@@ -297,6 +318,8 @@ class Planner:
             "created_at": now,
         }
         off: dict[str, bool] = {}  # country -> a public holiday there today
+        # one by one: asked in its turn (bot.conversation); all at once: sent as soon as due
+        ask = DeliveryStatus.QUEUED if campaign.one_by_one else DeliveryStatus.PENDING
         for prompt_id in prompt_ids:
             measure = measures.get(prompt_id)
             period_key = self._period(campaign, day, measure).key
@@ -310,7 +333,7 @@ class Planner:
                     else DeliveryStatus.SKIPPED
                     if is_away(day, away_from, away_until)
                     or (campaign.skip_holidays and off[country])
-                    else DeliveryStatus.PENDING
+                    else ask
                 )
                 yield {  # every row names every column: one INSERT for them all
                     **base,
@@ -324,7 +347,7 @@ class Planner:
                     "locale": locale,
                     "status": status.value,
                     "platform": None,
-                    "next_attempt_at": fire if status is DeliveryStatus.PENDING else None,
+                    "next_attempt_at": fire if status is ask else None,
                 }
             addresses, channel_locale = channels if measure is None else ([], "")
             for cid, platform in addresses:

@@ -158,6 +158,8 @@ class Measure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    """The label in other languages (``bot.i18n.pick``); ``name`` is the English."""
     unit: Mapped[str] = mapped_column(String(64))
     aggregation: Mapped[str] = mapped_column(String(16))
     period: Mapped[str] = mapped_column(String(16))
@@ -188,7 +190,10 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    """The name in other languages (``bot.i18n.pick``); ``name`` is the English."""
     description: Mapped[str] = mapped_column(Text, default="")
+
     prompt_ids: Mapped[list[Any]] = mapped_column(JSON)
     prompt_order: Mapped[str] = mapped_column(String(16), default="all")
     audience: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -200,6 +205,8 @@ class Campaign(Base):
     reminder_max: Mapped[int] = mapped_column(Integer, default=0)
     catch_up_minutes: Mapped[int] = mapped_column(Integer, default=360)
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
+    one_by_one: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    """A member's questions of one run come one after another (``bot.conversation``)."""
     measure_period: Mapped[str] = mapped_column(String(16), default="previous")
     starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)

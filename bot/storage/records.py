@@ -67,6 +67,9 @@ class Delivery(Base):
     thread_ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     remind_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    turn_until: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    """A sent prompt to a member holds their conversation until then, unless answered or
+    skipped first (cleared): meanwhile their next questions stay ``queued``."""
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     lane: Mapped[int] = mapped_column(Integer, default=1)

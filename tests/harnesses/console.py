@@ -104,6 +104,9 @@ class ConsoleHarness:
         """Plain text in the member's direct chat with the bot."""
         return await self._send(member, text)
 
+    async def dm(self, member: str, text: str) -> list[str]:
+        return await self.say(member, text)
+
     async def reply(self, member: str, ref: str, text: str) -> list[str]:
         return await self._send(member, f"reply {ref} {text}")
 

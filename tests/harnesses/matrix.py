@@ -214,6 +214,10 @@ class MatrixHarness:
                 return await self.say(member, room_id, reaction, "m.reaction")
         return await self.reply(member, ref, choice)
 
+    async def dm(self, member: str, text: str) -> list[str]:
+        room_id = await self.members[member].open_dm()
+        return await self.say(member, room_id, {"msgtype": "m.text", "body": text})
+
     async def command(self, member: str, name: str, args: str = "") -> list[str]:
         room_id = await self.members[member].open_dm()
         body = {"msgtype": "m.text", "body": f"!{name} {args}".strip()}

@@ -283,7 +283,7 @@ class SlackHarness:
 
     async def replies_to(self, status_and_body: Any) -> list[str]:
         """Wait for the work the request started; the texts the bot posted meanwhile."""
-        before = len(self.fake.calls)
+        before, answered = len(self.fake.calls), len(self.fake.responses.posted)
         status, body = await status_and_body
         assert status == 200, (status, body)
         await self.adapter.idle()
@@ -294,7 +294,12 @@ class SlackHarness:
             posted = call.method in ("chat.postMessage", "chat.postEphemeral") and call.ok
             if posted and meta.get("event_type") != METADATA_EVENT:
                 texts.append(unescape(str(call.body.get("text", ""))))
+        texts += [unescape(r.text) for r in self.fake.responses.posted[answered:]]  # response_url
         return texts
+
+    async def dm(self, member: str, text: str) -> list[str]:
+        user = user_of(member)
+        return await self.replies_to(self.slack.event(message_event(user, dm_of(user), text)))
 
     async def reply(self, member: str, ref: str, text: str) -> list[str]:
         message = self.fake.find(ref)
@@ -329,6 +334,7 @@ class SlackHarness:
 
     async def command(self, member: str, name: str, args: str = "") -> list[str]:
         form = command_form(user_of(member), f"/{name}", args)
+        form["response_url"] = self.fake.responses.url()  # as Slack gives: replies go there
         return await self.replies_to(self.slack.form(form))
 
 
