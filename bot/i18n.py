@@ -24,13 +24,10 @@ from datetime import date
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+if TYPE_CHECKING:  # Babel is imported when a sentence is first written, not by `--help`
+    from babel import Locale
 
 LOCALES_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -109,6 +106,8 @@ def base_language(locale: str) -> str:
 def babel_locale(locale: str) -> Locale:
     """Babel's locale for a member's ``en``, ``fr``, ``de-CH`` or ``pt_BR``; English when
     Babel does not know it."""
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse((locale or "en").replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
@@ -127,6 +126,8 @@ def number(value: float | int | None, locale: str, *, places: int = 1) -> str:
     ``places`` (``1 250,5`` in French)."""
     if value is None:
         return ""
+    from babel.numbers import format_decimal
+
     shown = f"#,##0.{'#' * places}" if places else "#,##0"
     return format_decimal(value, format=shown, locale=written(locale))
 
@@ -135,12 +136,16 @@ def percent(value: float | None, locale: str) -> str:
     """``42 %`` (French), ``42%`` (English); an em dash when there is no rate."""
     if value is None:
         return "—"
+    from babel.numbers import format_percent
+
     return format_percent(value, locale=written(locale))
 
 
 def long_date(day: date, locale: str) -> str:
     """``Thursday 24 December 2026`` / ``jeudi 24 décembre 2026`` / ``jueves, 24 de
     diciembre de 2026`` (the alliance's English writes the day before the month)."""
+    from babel.dates import format_date
+
     where = written(locale)
     shown = "EEEE d MMMM y" if where.language == "en" else "full"
     return format_date(day, shown, locale=where)
@@ -153,6 +158,9 @@ def catalog(locale: str) -> gettext.NullTranslations:
     path = LOCALES_DIR / base_language(locale) / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as po:
         parsed = read_po(po, locale=base_language(locale))
     compiled = BytesIO()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,9 @@ def load_library(root: Traversable | Path | None = None) -> tuple[PromptLibrary,
     return PromptLibrary(prompts), problems
 
 
+_PLAIN_SPACE_BEFORE = re.compile(r" [?!;:»]|« ")
+
+
 def _style_problems(prompt: PromptDef, problem: object, index: int) -> list[Problem]:
     """What the library promises beyond a valid prompt: exercises in every language we ship."""
     assert callable(problem)
@@ -117,7 +121,18 @@ def _style_problems(prompt: PromptDef, problem: object, index: int) -> list[Prob
                     "exercise texts take no placeholders; only measure prompts do.",
                 )
             )
-    elif not all("{organisation}" in t and "{period}" in t for t in prompt.text.values()):
+    french = prompt.text.get("fr", "")
+    if _PLAIN_SPACE_BEFORE.search(french):
+        found.append(
+            problem(
+                ("prompts", index, "text", "fr"),
+                "French puts a narrow no-break space (U+202F) before ? ! ; and a no-break "
+                "space (U+00A0) before : and inside « », not a plain space.",
+            )
+        )
+    if prompt.kind is PromptKind.EXERCISE:
+        return found
+    if not all("{organisation}" in t and "{period}" in t for t in prompt.text.values()):
         found.append(
             problem(
                 ("prompts", index, "text"),

@@ -40,6 +40,7 @@ async def test_default_rate_limits_delay_prompts_but_lose_none(make_matrix: Harn
     text = alliance(f"""\
         - key: burst
           name: Burst
+          ask: all at once            # ten sends at once: the homeserver's limit is under test
           prompts: [{prompts}]
           audience: {{members: [berta, nina]}}
           schedule: "0 6 * * *"

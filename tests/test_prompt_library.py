@@ -82,3 +82,23 @@ def test_duplicate_ids_and_unknown_placeholders_are_reported(library_copy: Path)
     rendered = [str(p) for p in problems]
     assert any("extra.yaml:2" in p and "already used" in p for p in rendered), rendered
     assert any("extra.yaml:" in p and "{name}" in p for p in rendered), rendered
+
+
+def test_french_typography_is_checked_in_a_library(tmp_path: Path) -> None:
+    """The shipped French texts use no-break spaces; a library that does not is told how."""
+    library, _ = load_library()
+    french = [p.text["fr"] for p in library.exercises()]
+    assert all("\u202f?" in text or "?" not in text for text in french)
+    root = tmp_path / "prompts"
+    root.mkdir()
+    (root / "mine.yaml").write_text(
+        "prompts:\n"
+        "  - id: my-question\n"
+        "    kind: exercise\n"
+        "    answer: text\n"
+        "    conditions: [continuous_communication]\n"
+        "    text: {en: Why?, fr: Pourquoi ?, es: ¿Por qué?}\n",
+        encoding="utf-8",
+    )
+    _, problems = load_library(root)
+    assert any("U+202F" in str(p) for p in problems), problems

@@ -153,8 +153,10 @@ async def test_a_thread_reply_and_slash_checkin_are_check_ins(h: SlackHarness) -
         ("thread", "Calendars never match."),
         ("command", "7"),
     ]
-    [ephemeral] = h.fake.ephemerals
-    assert ephemeral.user == "U0BERTA" and ephemeral.channel == "C0GENERAL"
+    # The slash command's reply went to its response_url, seen by berta alone.
+    assert h.fake.ephemerals == []
+    answered = h.fake.responses.posted[-1]
+    assert "Thank you" in answered.text and answered.body.get("response_type") != "in_channel"
 
 
 async def test_a_retried_event_stores_one_check_in(h: SlackHarness) -> None:
@@ -240,11 +242,11 @@ async def test_a_slow_database_still_gets_the_command_acked_in_time(
     started = time.monotonic()
     status, _ = await asyncio.wait_for(h.slack.form(command_form("U0BO", "/digest")), 3)
     assert status == 200 and time.monotonic() - started < 1.0
-    assert not h.fake.ephemerals[1:]  # nothing answered yet: the database is still busy
+    assert not h.fake.ephemerals  # nothing answered yet: the database is still busy
     release.set()
     await h.adapter.idle()
     assert await h.runtime.replies_sent()
-    assert "Response by organisation" in h.fake.ephemerals[1].text
+    assert "Response by organisation" in h.fake.ephemerals[0].text  # no response_url: ephemeral
 
 
 async def test_another_workspace_is_refused(h: SlackHarness) -> None:
@@ -287,7 +289,8 @@ async def test_replies_reach_the_dm_where_the_bot_is_not_in_the_channel(
 ) -> None:
     h = await make(request, tmp_path, sqlite_url, FakeSlack(member_of=frozenset()))
     try:
-        replies = await h.command("bo", "digest")
+        # A command that came without a usable response_url, in a channel the bot is not in.
+        replies = await h.replies_to(h.slack.form(command_form("U0BO", "/digest")))
         assert "Response by organisation" in replies[-1]
         assert h.fake.channel(dm_of("U0BO"))[-1].text.startswith("Digest")
     finally:

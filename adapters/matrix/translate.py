@@ -115,7 +115,7 @@ def inbound(
     }
     kind = source.get("type")
     content = source.get("content")
-    if not isinstance(content, Mapping):
+    if not isinstance(content, Mapping) or not isinstance(kind, str):
         return None
     if kind == "m.room.encrypted":
         return Undecryptable(**base)

@@ -136,8 +136,13 @@ async def _rows(
                 "member_id": None,
                 "channel_id": cid,
                 "platform": platform,
-                "locale": "en",
+                "locale": await _alliance_locale(s),  # a channel reads the alliance's language
             }
             for cid, platform in addresses
         ]
     return rows
+
+
+async def _alliance_locale(s: AsyncSession) -> str:
+    meta = await s.get(m.Alliance, 1)
+    return meta.default_locale if meta else "en"
