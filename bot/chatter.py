@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.vocabulary import COMMAND_WORDS
+from bot.events import CommandReceived, MessageReceived
+from bot.vocabulary import COMMAND_WORDS, TAKES_NOTHING
 
 SMALL_TALK = frozenset(
     {
@@ -87,3 +88,19 @@ def _one_edit(a: str, b: str) -> bool:
     short, long = (a, b) if len(a) < len(b) else (b, a)
     i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
     return short[i:] == long[i + 1 :]
+
+
+def talk_after_all(event: CommandReceived) -> MessageReceived | None:
+    """A bare word that takes nothing, followed by more words, in a direct message: the
+    member is talking (“Skip the small talk: …”), not giving that command."""
+    if not (event.typed and event.args and event.name in TAKES_NOTHING):
+        return None
+    return MessageReceived(
+        platform=event.platform,
+        event_id=event.event_id,
+        sender=event.sender,
+        at=event.at,
+        channel=event.channel,
+        is_direct=True,
+        text=event.typed,
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,6 +172,16 @@ async def waiting_after(s: AsyncSession, member_ids: Collection[int]) -> dict[in
         .group_by(Delivery.member_id)
     )
     return {int(member_id or 0): int(count) for member_id, count in rows.all()}
+
+
+async def queued_in(s: AsyncSession, chunk: list[dict[str, Any]], now: datetime) -> None:
+    """A planner's rows just written: an older run's questions still waiting are replaced,
+    and members with nothing in hand get their first one asked now."""
+    queued = [r for r in chunk if r["status"] == DeliveryStatus.QUEUED.value]
+    if queued:
+        run = queued[0]
+        await supersede(s, run["campaign_id"], run["occurrence"], {r["prompt_id"] for r in queued})
+        await take_turns(s, now, {r["member_id"] for r in queued})
 
 
 async def supersede(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chatter import mistyped_command, small_talk
+from bot.chatter import mistyped_command, small_talk, talk_after_all
 from bot.checkins import in_flight, latest_open
 from bot.commands import CommandContext, run_command
 from bot.digest.chartcache import ChartCache
@@ -51,7 +51,6 @@ from bot.storage.database import Database
 from bot.storage.outage import StorageAway, is_outage
 from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn, Delivery, ProcessedEvent
-from bot.vocabulary import TAKES_NOTHING
 
 log = logging.getLogger(__name__)
 SORRY = _(
@@ -219,17 +218,8 @@ class Service:
                     )
                 )
             ]
-        if isinstance(event, CommandReceived) and _an_answer_after_all(event):
-            assert event.typed is not None
-            event = MessageReceived(
-                platform=event.platform,
-                event_id=event.event_id,
-                sender=event.sender,
-                at=event.at,
-                channel=event.channel,
-                is_direct=True,
-                text=event.typed,
-            )
+        if isinstance(event, CommandReceived):
+            event = talk_after_all(event) or event
         if isinstance(event, CommandReceived):
 
             async def answer(delivery: Delivery, text: str, source: str) -> list[Reply]:
@@ -396,9 +386,3 @@ class _InFlight(Exception):
 
 
 __all__ = ["Answered", "Service"]
-
-
-def _an_answer_after_all(event: CommandReceived) -> bool:
-    """A bare word that takes nothing, followed by more words, in a direct message: the
-    member is talking (“Skip the small talk: …”), not giving that command."""
-    return bool(event.typed and event.args and event.name in TAKES_NOTHING)

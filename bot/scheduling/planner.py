@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from sqlalchemy import Select, and_, or_, select, update
 
-from bot.conversation import supersede, take_turns
+from bot.conversation import queued_in, take_turns
 from bot.domain.absence import is_away
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus, PeriodKind, PromptOrder
@@ -213,7 +213,7 @@ class Planner:
             async with self._lock, self.db.session() as s:
                 began = time.perf_counter()
                 created += await insert_ignoring_duplicates(s, Delivery, chunk, "dedupe_key")
-                await self._turns(s, chunk, now)
+                await queued_in(s, chunk, now)
                 if following is None:
                     await s.execute(
                         update(m.CampaignCursor)
@@ -225,16 +225,6 @@ class Planner:
             held = time.perf_counter() - began  # SQLite's waiting writers poll: leave a gap
             await asyncio.sleep(min(0.1, held * self.chunk_pause_share) if self.db.is_sqlite else 0)
             chunk = following
-
-    async def _turns(self, s: Any, chunk: list[dict[str, Any]], now: datetime) -> None:
-        """The questions just queued: an older run's still waiting are replaced, and members
-        with nothing in hand get their first one asked now."""
-        queued = [r for r in chunk if r["status"] == DeliveryStatus.QUEUED.value]
-        if not queued:
-            return
-        run = queued[0]
-        await supersede(s, run["campaign_id"], run["occurrence"], {r["prompt_id"] for r in queued})
-        await take_turns(s, now, {r["member_id"] for r in queued})
 
     async def _run_rows(
         self, campaign: m.Campaign, zone: str, fire: datetime, now: datetime, run_number: int
