@@ -30,6 +30,7 @@ from adapters.registry import (
 )
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
+from bot.api import ReadApi
 from bot.clock import ManualClock, SystemClock
 from bot.domain.errors import UserError
 from bot.ports import ChatPort, Clock, Rejected
@@ -65,7 +66,8 @@ async def serve(
     http: HttpSettings | None = None,
 ) -> None:
     """Run until Ctrl-C, SIGTERM or the end of console input; then flush and stop. ``http``:
-    where /healthz, /readyz and /metrics are served (adapters/health.py), from the start."""
+    where /healthz, /readyz, /metrics and the read-only API (/api/v1/) are served
+    (adapters/health.py), from the start."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,7 +77,8 @@ async def serve(
     endpoints: Stoppable | None = None
     try:
         if http is not None:
-            endpoints = await serve_http(runtime, adapters, http)
+            api = ReadApi(runtime.db, runtime.clock)
+            endpoints = await serve_http(runtime, adapters, http, api)
         # In order: the core (nothing sent yet), the adapters (ready to send), then sending.
         await runtime.start(sending=False)
         if speed is not None and isinstance(runtime.clock, ManualClock):
@@ -169,6 +172,10 @@ async def prepare_demo(url: str, file: Path, now: datetime, audience: list[str] 
                 m.Campaign(
                     key="demo",
                     name="Demo: the whole cycle in a few minutes",
+                    names={
+                        "fr": "Démo\u00a0: tout le cycle en quelques minutes",
+                        "es": "Demo: todo el ciclo en pocos minutos",
+                    },
                     description="Added by `alliance-bot demo`.",
                     prompt_ids=DEMO_PROMPTS,
                     prompt_order="sequence",

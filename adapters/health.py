@@ -15,12 +15,15 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.base import Adapter
 from bot.domain.errors import UserError
 from bot.edge import Observed
 from bot.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from bot.api import ReadApi
 
 log = logging.getLogger(__name__)
 OK = "ok"
@@ -106,11 +109,15 @@ def hosts_routes(adapter: object) -> bool:
 
 
 async def serve_http(
-    runtime: Observed, adapters: Sequence[Adapter], settings: HttpSettings
+    runtime: Observed,
+    adapters: Sequence[Adapter],
+    settings: HttpSettings,
+    api: ReadApi | None = None,
 ) -> Stoppable | None:
-    """Call before the adapters start. Hands /healthz, /readyz and /metrics to Slack's server
-    (when Slack runs over HTTP) and starts a server of their own on ``settings.port`` (when it
-    is set and not that same port). None when neither applies."""
+    """Call before the adapters start. Hands /healthz, /readyz and /metrics (and the read-only
+    API under /api/v1/, given ``api``) to Slack's server (when Slack runs over HTTP) and starts
+    a server of their own on ``settings.port`` (when it is set and not that same port). None
+    when neither applies."""
     hosts = [adapter for adapter in adapters if hosts_routes(adapter)]
     taken = {getattr(adapter, "http_port", None) for adapter in hosts}
     own = settings.port is not None and settings.port not in taken
@@ -128,6 +135,10 @@ async def serve_http(
     for adapter in hosts:
         adapter_routes: list[Any] = getattr(adapter, "routes")  # noqa: B009 (checked above)
         adapter_routes.extend(routes(health))
-    server = EndpointServer(health, settings.host, settings.port if own else None)
+        if api is not None:
+            from adapters.api.server import api_routes
+
+            adapter_routes.extend(api_routes(api))
+    server = EndpointServer(health, settings.host, settings.port if own else None, api)
     await server.start()
     return server

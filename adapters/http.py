@@ -4,18 +4,23 @@ GET /healthz   200 {"alive": true} while the event loop answers
 GET /readyz    200 when ready, else 503; the body names what is not ready:
                {"ready": false, "not_ready": {"database": "unreachable (...)"}, "checks": ...}
 GET /metrics   Prometheus text (prometheus_client)
+GET /api/v1/   the read-only API (adapters/api), when the server is given a ``ReadApi``
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from adapters.health import Health
 from bot.domain.errors import UserError
 from bot.metrics import CONTENT_TYPE
+
+if TYPE_CHECKING:
+    from bot.api import ReadApi
 
 log = logging.getLogger(__name__)
 PATHS = ("/healthz", "/readyz", "/metrics")
@@ -40,8 +45,11 @@ def routes(health: Health) -> list[web.RouteDef]:
 class EndpointServer:
     """The endpoints on a server of their own, at ``host``:``port`` (None: no server)."""
 
-    def __init__(self, health: Health, host: str, port: int | None) -> None:
+    def __init__(
+        self, health: Health, host: str, port: int | None, api: ReadApi | None = None
+    ) -> None:
         self.health = health
+        self.api = api
         self.host = host
         self.port = port
         self.url = ""
@@ -53,6 +61,10 @@ class EndpointServer:
             return
         app = web.Application()
         app.add_routes(routes(self.health))
+        if self.api is not None:
+            from adapters.api.server import api_routes
+
+            app.add_routes(api_routes(self.api))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -67,7 +79,8 @@ class EndpointServer:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
-        log.info("Health and metrics at %s (%s)", self.url, ", ".join(PATHS))
+        paths = (*PATHS, "/api/v1/") if self.api is not None else PATHS
+        log.info("Health and metrics at %s (%s)", self.url, ", ".join(paths))
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -40,6 +40,7 @@ LAZY: dict[str, tuple[str, str]] = {
         "adapters.commands_catalogs",
         "The message catalogs: refresh them from the code, check their coverage.",
     ),
+    "api": ("adapters.commands_api", "The read-only HTTP API: its tokens."),
     "slack": (
         "adapters.commands_slack",
         "Slack across workspaces: which organisations installed the app, and its token keys.",

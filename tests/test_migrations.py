@@ -32,6 +32,7 @@ EXPECTED = {
     "adapter_state",
     "audit_events",
     "installations",
+    "api_tokens",
 }
 
 

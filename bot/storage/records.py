@@ -108,6 +108,7 @@ class CheckIn(Base):
         Index("ix_checkins_measure_period", "measure_id", "period_key"),
         Index("ix_checkins_member", "member_id", "answered_at"),
         Index("ix_checkins_answered", "answered_at"),
+        Index("ix_checkins_shareable", "shareable", "id"),
         UniqueConstraint("delivery_id", "member_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -213,3 +214,19 @@ class Installation(Base):
     updated_at: Mapped[datetime]
     gone_at: Mapped[datetime | None] = mapped_column(nullable=True)
     gone_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class ApiToken(Base):
+    """A token for the read-only HTTP API (``alliance-bot api token``). Only the SHA-256 of the
+    token is kept; ``prefix`` (its first characters) tells tokens apart in a list."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """``staff`` (every check-in) or ``reader`` (shared check-ins only)."""
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
