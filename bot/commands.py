@@ -53,6 +53,7 @@ HELP_STAFF = _("""\
 For backbone staff:
   digest [period] [organisation]   e.g. digest, digest last week, digest 2026-10 lyon-bm
   digest export [period] [csv|xlsx]
+  digest chart [period] [organisation]   response by week, and measures against targets
   star <id> | unstar <id>   put an answer at the top of the digest's highlights
                           (or react ⭐ to the answer where you can see it)
   installs                which organisations have installed the bot in their workspace""")

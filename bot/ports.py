@@ -79,6 +79,9 @@ class Attachment:
     content: bytes
     mime_type: str
     title: str = ""
+    alt: str = ""
+    """What an image shows, in words, for screen readers (Slack's ``alt_txt``, Matrix's
+    ``body``); empty for files that are not pictures."""
 
 
 @dataclass(frozen=True)

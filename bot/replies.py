@@ -41,6 +41,7 @@ def _payload(to: ReplyTo, reply: Reply) -> dict[str, Any]:
             "title": reply.title,
             "formats": dict(reply.formats),
             "actions": [[a.label, a.command] for a in reply.actions],
+            "alts": [a.alt for a in reply.attachments],  # the files' words for screen readers
         },
     }
 
@@ -109,6 +110,15 @@ def reply_of(payload: dict[str, Any], files: Sequence[OutboxFile]) -> tuple[Repl
         actions=tuple(
             Action(str(label), str(command)) for label, command in body.get("actions", [])
         ),
-        attachments=tuple(Attachment(f.filename, f.content, f.mime_type, f.title) for f in files),
+        attachments=tuple(
+            Attachment(f.filename, f.content, f.mime_type, f.title, _alt(body, n))
+            for n, f in enumerate(files)
+        ),
     )
     return to, reply
+
+
+def _alt(body: dict[str, Any], index: int) -> str:
+    """The ``index``-th file's text alternative, as ``_payload`` kept it (none before it did)."""
+    alts = body.get("alts") or []
+    return str(alts[index]) if index < len(alts) and alts[index] else ""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 from sqlalchemy import select
 
-from bot.digest.chart import TARGET_LABEL, build_figure, figure_png
+from bot.digest.chart import ENGLISH, TARGET_LABEL, build_figure, figure_png
 from bot.digest.compute import compute_digest
 from bot.digest.model import MeasureFigure
 from bot.domain.periods import Period
@@ -111,10 +112,12 @@ def test_the_chart_is_a_png_with_the_target_line() -> None:
     )
     figure = build_figure((measure,), "Test")
     [axes] = figure.axes
-    targets = [line for line in axes.get_lines() if line.get_label() == TARGET_LABEL]
-    assert len(targets) == 1
-    assert list(targets[0].get_ydata()) == [30.0, 30.0]
+    lines = {line.get_label(): list(line.get_ydata()) for line in axes.get_lines()}
+    assert lines == {ENGLISH.trajectory: [30.0, 60.0], ENGLISH.cumulative: [20.0, 47.0]}
     assert [bar.get_height() for bar in axes.patches] == [20.0, 27.0]
+    flat = build_figure((replace(measure, aggregation="mean"),), "Test")
+    [target] = [line for line in flat.axes[0].get_lines() if line.get_label() == TARGET_LABEL]
+    assert list(target.get_ydata()) == [30.0, 30.0]
     png = figure_png(figure)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 
@@ -136,9 +139,14 @@ async def test_export_opens_in_a_spreadsheet_and_its_numbers_match(
         [file] = replies[0].attachments
         assert file.filename == "alliance-2026-11.xlsx"
         book = openpyxl.load_workbook(io.BytesIO(file.content))
-        assert book.sheetnames == ["Check-ins", "People reached", "Not answered"]
-        sheet = book["People reached"]
-        figures = {row[0]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert book.sheetnames == [
+            "Summary",
+            "Check-ins",
+            "People reached (people, sum)",
+            "Not answered",
+        ]
+        sheet = book["People reached (people, sum)"]
+        figures = {row[0]: row[2] for row in sheet.iter_rows(min_row=4, values_only=True)}
         assert figures == {"Org A": 18, "Org C": 9}
         checkins = list(book["Check-ins"].iter_rows(min_row=2, values_only=True))
         assert sorted(row[6] for row in checkins) == [9, 18]

@@ -44,8 +44,13 @@ def file_content(
     url: str | None = None,
     encrypted_file: Mapping[str, Any] | None = None,
     data_head: bytes = b"",
+    alt: str = "",
 ) -> dict[str, Any]:
-    """``m.image`` (or ``m.file``) for an upload; encrypted rooms get ``file``, not ``url``."""
+    """``m.image`` (or ``m.file``) for an upload; encrypted rooms get ``file``, not ``url``.
+
+    An image's ``alt`` (what it shows, in words) follows the caption in ``body``: the text
+    clients give screen readers, and show where the image cannot be shown."""
+    caption = "\n\n".join(part for part in (caption, alt) if part)
     info: dict[str, Any] = {"mimetype": mime_type, "size": size}
     dimensions = png_size(data_head) if mime_type == "image/png" else None
     if dimensions:

@@ -44,4 +44,5 @@ async def upload_content(
         url=None if encrypted else response.content_uri,
         encrypted_file=encrypted,
         data_head=attachment.content[:32],
+        alt=attachment.alt if attachment.mime_type.startswith("image/") else "",
     )

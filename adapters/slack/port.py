@@ -13,7 +13,7 @@ from adapters.slack.calls import DEFAULT_API, PortStats, SlackCalls, api_base
 from adapters.slack.pacing import Pacing
 from adapters.slack.respond import ResponseUrls, response_payload
 from adapters.slack.translate import PLATFORM, account, message_ref, split_account, split_ref
-from adapters.slack.uploads import SHOWN_AGAIN, Uploaded, image_payload
+from adapters.slack.uploads import SHOWN_AGAIN, Uploaded, alt_text, image_payload
 from adapters.slack.workspaces import InstalledTokens, WorkspaceGone
 from bot.ports import (
     Attachment,
@@ -300,6 +300,7 @@ class SlackPort(SlackCalls):
                 content=attachment.content,
                 filename=attachment.filename,
                 title=attachment.title or attachment.filename,
+                alt_txt=alt_text(attachment) if attachment.mime_type in SHOWN_AGAIN else None,
                 initial_comment=escape(comment) if comment else None,
                 thread_ts=thread_ts,
             ),
@@ -332,7 +333,9 @@ class SlackPort(SlackCalls):
         file_id = await self.uploaded.find(attachment.content, channel)
         if file_id is None:
             return None
-        payload = image_payload(file_id, attachment.title or attachment.filename, comment)
+        payload = image_payload(
+            file_id, attachment.title or attachment.filename, comment, alt_text(attachment)
+        )
         try:
             posted, ts = await self.post(channel, payload, thread_ts, key=key, team=team)
         except Rejected as exc:  # deleted, or no longer shared there

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from adapters.slack.mrkdwn import escape
 from adapters.slack.translate import PLATFORM
+from bot.ports import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +118,24 @@ def _name(channel: str) -> str:
     return f"uploads:{channel}"
 
 
-def image_payload(file_id: str, title: str, comment: str = "") -> dict[str, Any]:
-    """``chat.postMessage`` arguments showing an uploaded image again, with its title and the
-    comment its upload would have had."""
+ALT_LIMIT = 1000
+"""Characters Slack keeps of a file's ``alt_txt`` (an image block's ``alt_text`` takes 2,000)."""
+
+
+def alt_text(attachment: Attachment) -> str:
+    """What a screen reader says for an image: the core's description (``Attachment.alt``),
+    else its title, else its file name; cut to what Slack keeps."""
+    words = attachment.alt or attachment.title or attachment.filename
+    return words if len(words) <= ALT_LIMIT else words[: ALT_LIMIT - 1] + "…"
+
+
+def image_payload(file_id: str, title: str, comment: str = "", alt: str = "") -> dict[str, Any]:
+    """``chat.postMessage`` arguments showing an uploaded image again, with its title, its
+    text alternative and the comment its upload would have had."""
     block: dict[str, Any] = {
         "type": "image",
         "slack_file": {"id": file_id},
-        "alt_text": title[:2000] or "image",
+        "alt_text": (alt or title)[:2000] or "image",
     }
     if title:
         block["title"] = {"type": "plain_text", "text": title[:2000]}

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest.chart import render_png
 from bot.digest.chartcache import ChartCache
+from bot.digest.charts import heatmap_chart, measures_chart
 from bot.digest.compute import compute_digest, window
 from bot.digest.highlights import shared_post
 from bot.digest.model import Digest, SharedPost
@@ -71,10 +71,8 @@ async def staff_digest(
     set when ``charts`` keeps them), worded for a reader of ``locale``."""
     value = await compute_digest(s, period, organisation)
     files: tuple[Attachment, ...] = ()
-    if value.measures:
-        title = f"{value.alliance}: measures to {period.key}"
-        png = await (charts.png if charts else render_png)(value.measures, title)
-        files = (Attachment(f"measures-{period.key}.png", png, "image/png"),)
+    if value.measures:  # drawn in the reader's language (and kept once per language)
+        files = (await measures_chart(value, organisation, locale, charts),)
     return _worded(value, files, locale)
 
 
@@ -84,3 +82,18 @@ async def shared_highlights(s: AsyncSession, period: Period, locale: str = "en")
     zone = meta.default_timezone if meta else "UTC"
     post = await shared_post(s, period, *window(period, zone))
     return _worded(post, (), locale)
+
+
+async def digest_charts(
+    s: AsyncSession,
+    period: Period,
+    organisation: str | None = None,
+    *,
+    charts: ChartCache | None = None,
+    locale: str = "en",
+) -> tuple[Attachment, ...]:
+    """``digest chart``: who is keeping up (response by organisation and week) and where the
+    alliance, or one organisation, stands against its targets."""
+    value = await compute_digest(s, period, organisation)
+    heat, _data = await heatmap_chart(s, value, organisation, locale, charts)
+    return heat, await measures_chart(value, organisation, locale, charts)

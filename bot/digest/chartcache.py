@@ -14,25 +14,20 @@ import json
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
-from bot.digest.chart import render_png
-from bot.digest.model import MeasureFigure
-
-VERSION = 1
-"""Part of every key: raise it when ``build_figure`` draws differently."""
+VERSION = 2
+"""Part of every key: raise it when a chart is drawn differently."""
 KEEP = 60 * 86_400
 """Seconds a chart file is kept after it was last written."""
 IN_MEMORY = 16
 
 
-def chart_key(measures: tuple[MeasureFigure, ...], title: str) -> str:
-    """A hash of everything the chart shows (and of nothing it does not)."""
-    shown = [
-        (ms.name, ms.unit, ms.aggregation, ms.period_target, [list(h) for h in ms.history])
-        for ms in measures
-    ]
-    blob = json.dumps([VERSION, title, shown], sort_keys=True, ensure_ascii=False)
+def chart_key(kind: str, shown: object) -> str:
+    """A hash of everything the chart shows (and of nothing it does not): its kind, and its
+    figures and words as JSON (so one chart is kept per language)."""
+    blob = json.dumps([VERSION, kind, shown], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -44,8 +39,9 @@ class ChartCache:
         self.drawn = 0
         """How many charts this cache had to draw (the rest came from memory or disk)."""
 
-    async def png(self, measures: tuple[MeasureFigure, ...], title: str) -> bytes:
-        key = chart_key(measures, title)
+    async def png(self, kind: str, shown: object, draw: Callable[[], bytes]) -> bytes:
+        """The chart ``draw`` makes of ``shown``: kept, else drawn in a worker thread."""
+        key = chart_key(kind, shown)
         if key in self._memory:
             self._memory.move_to_end(key)
             return self._memory[key]
@@ -54,7 +50,7 @@ class ChartCache:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._drawing[key] = future
         try:
-            png = await self._load_or_draw(key, measures, title)
+            png = await self._load_or_draw(key, draw)
             future.set_result(png)
         except BaseException as exc:
             future.set_exception(exc)
@@ -67,15 +63,13 @@ class ChartCache:
             self._memory.popitem(last=False)
         return png
 
-    async def _load_or_draw(
-        self, key: str, measures: tuple[MeasureFigure, ...], title: str
-    ) -> bytes:
+    async def _load_or_draw(self, key: str, draw: Callable[[], bytes]) -> bytes:
         path = self.folder / f"{key}.png" if self.folder is not None else None
         if path is not None:
             stored = await asyncio.to_thread(_read, path)
             if stored is not None:
                 return stored
-        png = await render_png(measures, title)
+        png = await asyncio.to_thread(draw)
         self.drawn += 1
         if path is not None:
             await asyncio.to_thread(_store, path, png)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import audit
-from bot.digest.build import shared_highlights, staff_digest
+from bot.digest.build import digest_charts, shared_highlights, staff_digest
 from bot.digest.compute import window
 from bot.digest.export import export
 from bot.digest.filter import Org, split_filter
@@ -48,15 +48,9 @@ async def digest(ctx: CommandContext, args: str) -> list[Reply]:
     words = args.split()
     if words[:1] == ["export"]:
         return await _export(ctx, words[1:])
-    meta = await ctx.session.get(m.Alliance, 1)
-    today = ctx.now.astimezone(ZoneInfo(meta.default_timezone if meta else "UTC")).date()
-    rows = (await ctx.session.execute(select(m.Organisation.slug, m.Organisation.name))).all()
-    period, org = split_filter(
-        words,
-        [Org(str(slug), str(name)) for slug, name in rows],
-        lambda text: parse_digest_period(text, today),
-    )
-    organisation = org.slug if org else None
+    if words[:1] == ["chart"]:
+        return await _charts(ctx, words[1:])
+    period, organisation = await _filter(ctx, words)
     content = await staff_digest(
         ctx.session, period, organisation, charts=ctx.charts, locale=ctx.member.locale
     )
@@ -72,13 +66,41 @@ async def digest(ctx: CommandContext, args: str) -> list[Reply]:
     ]
 
 
+async def _filter(ctx: CommandContext, words: list[str]) -> tuple[Period, str | None]:
+    """The period and the organisation's slug (None: the whole alliance) the words name."""
+    meta = await ctx.session.get(m.Alliance, 1)
+    today = ctx.now.astimezone(ZoneInfo(meta.default_timezone if meta else "UTC")).date()
+    rows = (await ctx.session.execute(select(m.Organisation.slug, m.Organisation.name))).all()
+    period, org = split_filter(
+        words,
+        [Org(str(slug), str(name)) for slug, name in rows],
+        lambda text: parse_digest_period(text, today),
+    )
+    return period, org.slug if org else None
+
+
+async def _charts(ctx: CommandContext, words: list[str]) -> list[Reply]:
+    """``digest chart [period] [organisation]``: the heat map and the measures chart."""
+    period, organisation = await _filter(ctx, words)
+    files = await digest_charts(
+        ctx.session, period, organisation, charts=ctx.charts, locale=ctx.member.locale
+    )
+    detail = {"organisation": organisation} if organisation else None
+    await _record(ctx, "chart", "period", period.key, detail)
+    said = _(
+        "Response by organisation and week, and measures against their targets, to {period}.",
+        period=period.label(ctx.member.locale),
+    )
+    return [ctx.reply(said, attachments=files)]
+
+
 async def _export(ctx: CommandContext, words: list[str]) -> list[Reply]:
     fmt = "csv"
     if words and words[-1].lower() in ("csv", "xlsx"):
         fmt = words.pop().lower()
     period, zone = await _period(ctx, " ".join(words))
     start, end = window(period, zone)
-    file = await export(ctx.session, period, start, end, fmt)
+    file = await export(ctx.session, period, start, end, fmt, ctx.member.locale)
     await _record(ctx, "export", "period", period.key, {"format": fmt})
     attached = _(
         "The check-ins and measure figures of {period} are attached ({format}).",

@@ -25,7 +25,7 @@ NAMED_PENDING = 60
 MOST_BEHIND = 10
 """Organisations listed as most behind when the digest gives numbers instead of names."""
 
-__all__ = ["compute_digest", "measure_periods", "window"]
+__all__ = ["compute_digest", "measure_periods", "response_rates", "window"]
 
 
 def window(period: Period, zone: str) -> tuple[datetime, datetime]:
@@ -86,6 +86,15 @@ async def _rates(
         )
     ).all()
     return {slug: (name, int(d), int(a)) for slug, name, d, a in rows}
+
+
+async def response_rates(
+    s: AsyncSession, period: Period, zone: str, organisation: str | None = None
+) -> dict[str, tuple[str, int, int]]:
+    """(name, prompts sent, answered) by organisation slug for ``period``: the figures of the
+    digest's response by organisation (the heat map shows them week by week)."""
+    org_filter = [m.Organisation.slug == organisation] if organisation else []
+    return await _rates(s, *window(period, zone), org_filter)
 
 
 async def compute_digest(

@@ -12,14 +12,18 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest.compute import pending_people
+from bot.digest.compute import compute_digest, pending_people
 from bot.digest.measures import latest_figures, measure_periods
+from bot.digest.model import Digest
+from bot.digest.render import aggregation
+from bot.digest.xlsx import XLSX, workbook
 from bot.domain.errors import UserError
 from bot.domain.periods import Period
 from bot.domain.values import PeriodKind
-from bot.i18n import _
+from bot.i18n import _, pick, translate
 from bot.ports import Attachment
 from bot.storage import models as m
+from bot.storage.prompts import load_prompts
 from bot.storage.records import CheckIn
 
 CHECKIN_COLUMNS = (
@@ -41,15 +45,37 @@ PENDING_COLUMNS = ("not answered: organisation", "member", "what")
 
 
 @dataclass(frozen=True)
+class MeasureRows:
+    name: str
+    title: str
+    """The measure's full label in the reader's language, with its unit and aggregation."""
+    unit: str
+    target: float | None
+    """The alliance's target for one period."""
+    rows: list[tuple[object, ...]]
+    """(organisation, period, figure, organisation target)"""
+
+
+@dataclass(frozen=True)
 class ExportData:
     checkins: list[tuple[object, ...]]
-    measures: dict[str, list[tuple[object, ...]]]
-    """measure name -> rows of (organisation, period, figure, target)"""
+    measures: list[MeasureRows]
     pending: list[tuple[str, str, str]] = field(default_factory=list)
-    """(organisation, member, what they have not answered): the digest's full list."""
+    """(organisation, member, the measure whose figures they owe; "" for an exercise): the
+    digest's full list."""
+    digest: Digest | None = None
+    """The digest of the same period: the summary's figures are its figures."""
+    questions: list[str] = field(default_factory=list)
+    """Each check-in's question, as its member read it (in the reader's language)."""
+    choices: list[str] = field(default_factory=list)
+    """Each check-in's chosen option, by its label."""
+    zone: str = "UTC"
+    """The alliance's time zone: the export's times are written in it."""
 
 
-async def collect(s: AsyncSession, period: Period, start: datetime, end: datetime) -> ExportData:
+async def collect(
+    s: AsyncSession, period: Period, start: datetime, end: datetime, locale: str = "en"
+) -> ExportData:
     """Exercise answers given in the period, and measure figures *for* its measure periods."""
     measures = (
         await s.scalars(select(m.Measure).where(m.Measure.active).order_by(m.Measure.key))
@@ -64,7 +90,7 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
     )
     query = checkin_query().where(about_period).order_by(CheckIn.answered_at, CheckIn.id)
     checkins = [tuple(row) for row in (await s.execute(query)).all()]
-    figures_by_measure: dict[str, list[tuple[object, ...]]] = {}
+    by_measure = []
     for measure in measures:
         figures = latest_figures(measure.id, keys[measure.id])
         rows = (
@@ -84,13 +110,40 @@ async def collect(s: AsyncSession, period: Period, start: datetime, end: datetim
                 .order_by(m.Organisation.name, figures.c.period_key)
             )
         ).all()
-        figures_by_measure[measure.name] = [tuple(r) for r in rows]
+        name = pick({**measure.names, "en": measure.name}, locale)
+        title = f"{name} ({measure.unit}, {aggregation(measure.aggregation, locale)})"
+        by_measure.append(
+            MeasureRows(measure.name, title, measure.unit, measure.target, [tuple(r) for r in rows])
+        )
     pending = [
-        (p.organisation, person, f"figures: {measure}" if measure else "exercise")
+        (p.organisation, person, measure)
         for p in await pending_people(s, start, end, [])
         for person, measure in p.people
     ]
-    return ExportData(checkins, figures_by_measure, pending)
+    digest = await compute_digest(s, period)
+    questions, choices = await _questions(s, checkins, locale)
+    return ExportData(checkins, by_measure, pending, digest, questions, choices, digest.timezone)
+
+
+async def _questions(
+    s: AsyncSession, checkins: list[tuple[object, ...]], locale: str
+) -> tuple[list[str], list[str]]:
+    """Each check-in's question and chosen option, as the member read them, in ``locale``."""
+    prompts = await load_prompts(s)
+    units = dict((await s.execute(select(m.Measure.prompt_id, m.Measure.unit))).all())
+    questions, choices = [], []
+    for row in checkins:
+        prompt_id, organisation, key, choice = str(row[3]), str(row[1]), str(row[4]), row[7]
+        prompt = prompts.get(prompt_id)
+        if prompt is None:
+            questions.append(prompt_id)
+            choices.append(str(choice or ""))
+            continue
+        period = Period.parse_key(key).label(locale) if key else ""
+        unit = pick(prompt.unit, locale) if prompt.unit else units.get(prompt_id, "")
+        questions.append(prompt.render(locale, organisation=organisation, period=period, unit=unit))
+        choices.append(prompt.choice_label(str(choice), locale) if choice else "")
+    return questions, choices
 
 
 def _cell(value: object) -> object:
@@ -129,70 +182,36 @@ def checkins_csv(rows: list[tuple[object, ...]], out: io.StringIO | None = None)
 
 
 def to_csv(data: ExportData) -> bytes:
+    """Check-ins, figures and who has not answered; UTF-8 with a byte-order mark, so that
+    Excel reads accented names right."""
     out = checkins_csv(data.checkins)
     writer = csv.writer(out)
     writer.writerow([])
     writer.writerow(["measure", "organisation", "period", "figure", "organisation target"])
-    for name, rows in data.measures.items():
-        writer.writerows([name, *row] for row in rows)
+    for measure in data.measures:
+        writer.writerows([measure.name, *row] for row in measure.rows)
     writer.writerow([])
     writer.writerow(PENDING_COLUMNS)
-    writer.writerows(data.pending)
-    return out.getvalue().encode("utf-8")
-
-
-def to_xlsx(data: ExportData) -> bytes:
-    from openpyxl import Workbook  # an optional extra: imported only when asked for
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Check-ins"
-    sheet.append(list(CHECKIN_COLUMNS))
-    for row in data.checkins:
-        sheet.append([_cell(v) for v in row])
-    used: set[str] = {"Check-ins", "Not answered"}
-    for name, rows in data.measures.items():
-        title = _sheet_title(name, used)
-        measure_sheet = book.create_sheet(title)
-        measure_sheet.append(["organisation", "period", "figure", "organisation target"])
-        for row in rows:
-            measure_sheet.append(list(row))
-    waiting = book.create_sheet("Not answered")
-    waiting.append(list(PENDING_COLUMNS))
-    for row in data.pending:
-        waiting.append(list(row))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _sheet_title(name: str, used: set[str]) -> str:
-    base = "".join(c for c in name if c not in "[]:*?/\\")[:28] or "Measure"
-    title, n = base, 2
-    while title in used:
-        title, n = f"{base[:25]} {n}", n + 1
-    used.add(title)
-    return title
+    writer.writerows(
+        (org, person, f"figures: {measure}" if measure else "exercise")
+        for org, person, measure in data.pending
+    )
+    return out.getvalue().encode("utf-8-sig")
 
 
 async def export(
-    s: AsyncSession, period: Period, start: datetime, end: datetime, fmt: str
+    s: AsyncSession,
+    period: Period,
+    start: datetime,
+    end: datetime,
+    fmt: str,
+    locale: str = "en",
 ) -> Attachment:
     if fmt not in ("csv", "xlsx"):
         raise UserError(_("I can export as csv or xlsx, not “{format}”.", format=fmt))
-    data = await collect(s, period, start, end)
+    data = await collect(s, period, start, end, locale)
+    title = translate(_("Check-ins and figures, {period}", period=period.key), locale)
     if fmt == "csv":
-        return Attachment(
-            f"alliance-{period.key}.csv",
-            to_csv(data),
-            "text/csv",
-            f"Check-ins and figures, {period.key}",
-        )
-    content = await asyncio.to_thread(to_xlsx, data)
-    return Attachment(
-        f"alliance-{period.key}.xlsx",
-        content,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"Check-ins and figures, {period.key}",
-    )
+        return Attachment(f"alliance-{period.key}.csv", to_csv(data), "text/csv", title)
+    content = await asyncio.to_thread(workbook, data, period, locale)
+    return Attachment(f"alliance-{period.key}.xlsx", content, XLSX, title)

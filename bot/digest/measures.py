@@ -154,10 +154,20 @@ async def measure_figures(
                 target,
                 by_org,
                 history,
-                None if organisation else measure.target,
+                _period_target(measure.target, per_org, organisation),
             )
         )
     return tuple(out)
+
+
+def _period_target(
+    alliance: float | None, per_org: Sequence[Any], organisation: str | None
+) -> float | None:
+    """One period's target for the chart: the alliance's, or the one organisation's own."""
+    if not organisation:
+        return alliance
+    own = [t for _, _, t in per_org if t is not None]
+    return float(own[0]) if len(own) == 1 else None
 
 
 async def _history(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.periods import Period
-from bot.i18n import Text, ngettext
+from bot.i18n import Text, _, ngettext
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,24 @@ class MeasureFigure:
     history: tuple[tuple[str, float | None], ...] = ()
     """(period key, alliance figure) for the last periods, oldest first, for the chart."""
     period_target: float | None = None
-    """The alliance-wide target of one period (the chart's target line)."""
+    """The target of one period (the chart's target line): the alliance's, or in a digest
+    filtered to one organisation, its own."""
+
+    @property
+    def share(self) -> float | None:
+        """How much of the target the figure reaches (1.0: all of it)."""
+        if self.total is None or not self.target:
+            return None
+        return self.total / self.target
+
+    @property
+    def status(self) -> Text:
+        """On track, behind, no figure yet, or no target: a word for the summary."""
+        if self.total is None:
+            return _("no figure yet")
+        if self.share is None:
+            return _("no target")
+        return _("on track") if self.share >= 1 else _("behind")
 
 
 @dataclass(frozen=True)
