@@ -239,6 +239,7 @@ class Runtime:
             await self.loops.cancel()
             await self.tasks.cancel()
             await self.dispatcher.inflight.cancel()
+        await self.scheduler.finished()  # no scheduled run left holding a connection
         if self.started:
             with contextlib.suppress(Exception):
                 left = await self.outbox_due()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,6 +34,8 @@ class Scheduler:
         self.planner = planner
         self.sweep_seconds = sweep_seconds
         self._daily: dict[str, Callable[[], Awaitable[None]]] = {}
+        self._running: set[asyncio.Task[Any]] = set()
+        """Job runs under way: waited for (or cancelled) before the database closes."""
         self._aps = AsyncIOScheduler(
             timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -65,10 +68,29 @@ class Scheduler:
         self._daily[name] = job
 
     async def _run_daily(self, name: str) -> None:
+        self._track()
         try:
             await self._daily[name]()
         except asyncio.CancelledError:  # the bot is stopping: not an error to report
             log.info("the %s run stopped with the bot; it runs again after the next start", name)
+
+    async def finished(self, within: float = 5.0) -> None:
+        """After :meth:`shutdown`: let the runs under way end (cancelled after ``within``
+        seconds), so none is left holding a database connection when the database closes."""
+        running = [t for t in self._running if not t.done()]
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=within)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=within)
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
     def shutdown(self) -> None:
         if self._aps.running:
@@ -104,6 +126,7 @@ class Scheduler:
         return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
 
     async def _fire(self, campaign_id: int) -> None:
+        self._track()
         try:
             await self._fire_once(campaign_id)
         except asyncio.CancelledError:  # its transaction rolled back; catch-up runs it again
@@ -131,9 +154,12 @@ class Scheduler:
 
     async def _sweep(self) -> None:
         """Reminders, and a safety net for any run a job did not handle."""
+        self._track()
         try:
             await self.planner.tick()
             await self.rebuild()  # a campaign paused or resumed by another worker
+        except asyncio.CancelledError:  # the bot is stopping; the next start sweeps again
+            log.info("the scheduler's sweep stopped with the bot")
         except Exception as exc:
             if is_outage(exc):
                 self.planner.db.outage.noticed(exc)
