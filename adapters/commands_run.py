@@ -28,6 +28,7 @@ from adapters.registry import (
     in_build_order,
     platforms,
 )
+from adapters.webhooks import HttpPoster
 from bot.alliance.apply import load_alliance
 from bot.alliance.validate import ValidatedAlliance, validate_file
 from bot.api import ReadApi
@@ -147,6 +148,7 @@ def run(typer_ctx: typer.Context) -> None:
         ports,
         alliance_file=settings.alliance_file,
         charts_dir=settings.data_dir / "charts",
+        webhooks=HttpPoster(),
     )
     runtime.alliance_max_bytes = settings.alliance_max_bytes
     runtime.platforms = id_checks()
@@ -266,7 +268,7 @@ def demo(
     out = printer()
     port = ConsolePort(clock, echo=out.print, files_dir=ctx.settings.data_dir / "files")
     real_time = isinstance(clock, SystemClock)
-    runtime = Runtime(url, clock, {"console": port}, real_time=real_time)
+    runtime = Runtime(url, clock, {"console": port}, real_time=real_time, webhooks=HttpPoster())
     console = ConsoleApp(runtime, port, out.print, me=me, speed=speed)
     out.print(
         f"Demo alliance loaded into {demo_db}. A demo campaign sends a prompt every minute "

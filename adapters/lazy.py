@@ -41,6 +41,10 @@ LAZY: dict[str, tuple[str, str]] = {
         "The message catalogs: refresh them from the code, check their coverage.",
     ),
     "api": ("adapters.commands_api", "The read-only HTTP API: its tokens."),
+    "webhook": (
+        "adapters.commands_webhook",
+        "Webhooks: signed events for the alliance's own systems (add, list, enable, test).",
+    ),
     "slack": (
         "adapters.commands_slack",
         "Slack across workspaces: which organisations installed the app, and its token keys.",

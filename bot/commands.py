@@ -221,7 +221,7 @@ async def _mydata(ctx: CommandContext, args: str) -> list[Reply]:
             object_id=checkin.id,
             detail={"prompt": checkin.prompt_id, "period": checkin.period_key},
         )
-        await forget_checkin(s, checkin, ctx.files_dirs)
+        await forget_checkin(s, checkin, ctx.files_dirs, ctx.now)
         await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id == checkin.id))
         await s.delete(checkin)
         return [ctx.reply(_("Deleted your check-in #{id} and its history.", id=checkin.id))]

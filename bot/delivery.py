@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, true, update
 
+from bot import claims
 from bot.domain.values import DeliveryKind, DeliveryStatus, Lane
 from bot.journal import Journal
 from bot.logcontext import log_context
@@ -34,7 +35,8 @@ from bot.storage.database import Database
 from bot.storage.outage import is_outage
 from bot.storage.records import Delivery, OutboxFile
 from bot.tasks import TaskGroup, first_of
-from bot.workers import worker_gone, worker_name
+from bot.webhooks.courier import Courier
+from bot.workers import worker_name
 
 log = logging.getLogger(__name__)
 __all__ = ["Dispatcher", "RetryPolicy"]
@@ -56,8 +58,10 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         lease: timedelta = LEASE,
         metrics: Metrics | None = None,
+        webhooks: Courier | None = None,
     ) -> None:
         self.db = db
+        self.webhooks = webhooks
         self.metrics = metrics
         self.clock = clock
         self.ports = dict(ports)
@@ -67,8 +71,12 @@ class Dispatcher:
         self.lease = lease
         self.worker = worker_name()
         self.journal = Journal(db)
-        self.capacity = {Lane.REPLIES: reply_concurrency, Lane.SCHEDULED: concurrency}
-        self.busy = {Lane.REPLIES: 0, Lane.SCHEDULED: 0}
+        self.capacity = {
+            Lane.REPLIES: reply_concurrency,
+            Lane.SCHEDULED: concurrency,
+            Lane.WEBHOOKS: max(1, reply_concurrency // 2),
+        }
+        self.busy = dict.fromkeys(Lane, 0)
         self.sending: set[int] = set()
         """Rows this dispatcher is sending now: never taken back from itself, whatever the
         clock says (a manual clock may jump past their lease)."""
@@ -133,7 +141,7 @@ class Dispatcher:
         """Claim due rows for the free slots of each lane and start sending them."""
         started = 0
         async with self._claiming:
-            for lane in (Lane.REPLIES, Lane.SCHEDULED):
+            for lane in Lane:
                 free = self.capacity[lane] - self.busy[lane]
                 if free <= 0 or (not eager and self.busy[lane] and free < self.capacity[lane] // 4):
                     continue  # top up in handfuls, not one claim per finished send
@@ -204,6 +212,8 @@ class Dispatcher:
         uncertain = {r.id for r in rows if r.status == DeliveryStatus.SENDING.value}
         if uncertain:
             log.info("%d sends whose outcome was never recorded are tried again", len(uncertain))
+        if lane is Lane.WEBHOOKS:  # their bodies are read as each is sent
+            return rows, BatchContext(), uncertain
         async with self.db.session() as s:
             context = await self.renderer.context(s, rows, self.preference)
             if lane is Lane.REPLIES:
@@ -239,6 +249,10 @@ class Dispatcher:
         attempt = row.attempts + uncertain
         if row.kind == DeliveryKind.REPLY.value:
             return await self._reply(row, context, attempt, now)
+        if row.kind == DeliveryKind.WEBHOOK.value:
+            if self.webhooks is None:
+                return later(now + self.lease, "webhooks are not sent by this process")
+            return await self.webhooks.attempt(row, now)
         try:
             plan = self.renderer.plan(row, context)
         except Rejected as exc:
@@ -347,53 +361,16 @@ class Dispatcher:
                     "delivery %s: %s was not uploaded: %s", row.id, attachment.filename, exc
                 )
 
+    async def close(self) -> None:
+        if self.webhooks is not None and self.webhooks.poster is not None:
+            await self.webhooks.poster.close()
+
     async def renew_claims(self) -> None:
         """Keep this worker's claims while their sends are under way (a paced send may take
         longer than the lease); a dead worker's lapse, and another worker takes them back."""
-        if not self.busy[Lane.REPLIES] and not self.busy[Lane.SCHEDULED]:
-            return
-        async with self.db.session() as s:
-            await s.execute(
-                update(Delivery)
-                .where(
-                    Delivery.claimed_by == self.worker,
-                    Delivery.status == DeliveryStatus.SENDING.value,
-                )
-                .values(claimed_until=self.clock.now() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
+        if any(self.busy.values()):
+            await claims.renew(self.db, self.worker, self.clock.now() + self.lease)
 
     async def release_claims(self) -> int:
-        """At start: claims left by a process that died are taken back at once (their sends'
-        outcomes are unknown). With SQLite that is every claim (one process per file); with
-        PostgreSQL, the claims of workers on this host whose process is gone. Other workers'
-        claims are taken back when their lease runs out (a live worker renews its own)."""
-        dead: list[str] | None = None
-        if not self.db.is_sqlite:
-            async with self.db.session() as s:
-                holders = (
-                    await s.scalars(
-                        select(Delivery.claimed_by)
-                        .where(Delivery.status == DeliveryStatus.SENDING.value)
-                        .distinct()
-                    )
-                ).all()
-            dead = [h for h in holders if h and worker_gone(h)]
-            if not dead:
-                return 0
-        where = [Delivery.status == DeliveryStatus.SENDING.value]
-        if dead is not None:
-            where.append(Delivery.claimed_by.in_(dead))
-        async with self.db.session() as s:
-            result = await s.execute(
-                update(Delivery)
-                .where(*where)
-                .values(claimed_until=self.clock.now() - timedelta(seconds=1))
-                .execution_options(synchronize_session=False)
-            )
-        count = int(getattr(result, "rowcount", 0) or 0)
-        if count:
-            log.info(
-                "%d sends were under way when the bot stopped; they are checked and resent", count
-            )
-        return count
+        """At start: claims left by a process that died are taken back at once."""
+        return await claims.release(self.db, self.clock.now())

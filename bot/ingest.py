@@ -28,6 +28,7 @@ from bot.i18n import Text, _, translate
 from bot.ports import Action, Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn, CheckInRevision, Delivery, ProcessedEvent
+from bot.webhooks import events as webhooks
 
 log = logging.getLogger(__name__)
 NOT_YOURS = _(
@@ -170,6 +171,7 @@ async def answer_many(
     rows: list[dict[str, Any]] = []
     offers: dict[tuple[int, int], tuple[AnswerItem, str]] = {}
     seen: set[tuple[str, str]] = set()
+    edited: list[CheckIn] = []
     for item in fresh:
         event = item.event
         if (event.platform, event.event_id) in seen:
@@ -216,6 +218,7 @@ async def answer_many(
                 definition, member.locale
             )
             _edit(s, before, answer, item.source, now)
+            edited.append(before)
             updated = _(
                 "Updated your answer for {period} (it was “{before}”). Now:",
                 period=label,
@@ -247,8 +250,15 @@ async def answer_many(
             ),
             rows,
         )
+        new_ids = []
         for checkin_id, delivery_id, member_id in stored.all():
             _offer_share(offers.get((delivery_id, member_id)), checkin_id)
+            new_ids.append(checkin_id)
+        await webhooks.checkins_changed(s, now, stored=new_ids, figures=_figures(rows))
+    if edited:
+        await webhooks.checkins_changed(
+            s, now, edited=[c.id for c in edited], figures=_figures(edited)
+        )
     taken_ids = {delivery_id for delivery_id, _member in taken}
 
     settled = {
@@ -266,6 +276,17 @@ async def answer_many(
         )
     waiting = [i.event for i in items if i.wait]
     return Batch([i.replies for i in items], later, plain, waiting)
+
+
+def _figures(found: Sequence[dict[str, Any] | CheckIn]) -> list[tuple[int, str, int]]:
+    """The figures (measure, period, organisation) that ``found`` reported."""
+    keys = [
+        (r["measure_id"], r["period_key"], r["organisation_id"])
+        if isinstance(r, dict)
+        else (r.measure_id, r.period_key, r.organisation_id)
+        for r in found
+    ]
+    return [(mid, period, org) for mid, period, org in keys if mid is not None]
 
 
 def _offer_share(offer: tuple[AnswerItem, str] | None, checkin_id: int) -> None:

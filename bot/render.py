@@ -17,6 +17,7 @@ from bot.domain.prompts import PromptDef, pick
 from bot.domain.values import AnswerType, DeliveryKind
 from bot.i18n import _, ngettext, translate
 from bot.i18n import pick as pick_name
+from bot.notices import text_of
 from bot.ports import Attachment, ChoiceOption, Destination, DestinationKind, Outgoing, Rejected
 from bot.storage import models as m
 from bot.storage.prompts import load_prompts
@@ -110,7 +111,7 @@ class Renderer:
         self, s: AsyncSession, rows: Sequence[Delivery], preference: Sequence[str]
     ) -> BatchContext:
         ctx = BatchContext(preference=list(preference))
-        if any(r.kind != DeliveryKind.REPLY.value for r in rows):
+        if any(r.kind not in (DeliveryKind.REPLY, DeliveryKind.NOTICE) for r in rows):
             ctx.prompts = await load_prompts(s)
         member_ids = {r.member_id for r in rows if r.member_id is not None}
         if member_ids:
@@ -216,6 +217,10 @@ class Renderer:
                 raise Rejected(f"channel {row.channel_id} has no {platform} address")
             destination = Destination(DestinationKind.CHANNEL, address, thread=row.thread_ref)
             locale, organisation = row.locale, ""
+        if row.kind == DeliveryKind.NOTICE.value:
+            said = translate(text_of(row.payload or {}), locale)
+            notice = Outgoing(text=said, idempotency_key=row.dedupe_key, locale=locale)
+            return Plan(platform, destination, notice)
         if row.kind == DeliveryKind.DIGEST.value:
             content = ctx.digests[_digest_key(row)].in_(locale)
 

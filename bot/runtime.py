@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,7 @@ from bot.storage.outage import StorageAway
 from bot.storage.pace import StorePace
 from bot.storage.records import Delivery
 from bot.tasks import TaskGroup
+from bot.webhooks.courier import Courier, Poster
 from bot.yamlsource import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,7 @@ class Runtime:
         stop_timeout: float = 20.0,
         metrics: Metrics | None = None,
         charts_dir: Path | None = None,
+        webhooks: Poster | None = None,
     ) -> None:
         self.db = Database(database_url)
         self.metrics = metrics if metrics is not None else Metrics()
@@ -106,6 +109,7 @@ class Runtime:
             retry=retry,
             concurrency=send_concurrency,
             metrics=self.metrics,
+            webhooks=Courier(self.db, clock, webhooks, retry or RetryPolicy(), environ=os.environ),
         )
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
@@ -245,6 +249,7 @@ class Runtime:
                 left = await self.outbox_due()
                 if left:
                     log.info("%d deliveries stay in the outbox for the next start", left)
+        await self.dispatcher.close()
         await self.db.dispose()
         self.single_process.release()
         self.started = False

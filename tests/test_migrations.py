@@ -33,6 +33,7 @@ EXPECTED = {
     "audit_events",
     "installations",
     "api_tokens",
+    "webhooks",
 }
 
 

@@ -22,6 +22,7 @@ from bot.alliance.upsert import Computed, Sync
 from bot.alliance.validate import ValidatedAlliance
 from bot.storage import models as m
 from bot.storage.database import Database
+from bot.webhooks.endpoints import from_file
 
 
 @dataclass
@@ -249,6 +250,7 @@ async def load_alliance(
                 for d in alliance.digests
             },
         )
+        await from_file(session, report, alliance.webhooks, at=at or m.utcnow())
         await audit.record(
             session,
             at=at or m.utcnow(),

@@ -89,6 +89,7 @@ class CrossCheck:
         channels |= self.named["channels"]
         self._unique(items["campaigns"], "key", "the campaign")
         self._unique(items["digests"], "key", "the digest")
+        self._unique(items["webhooks"], "key", "the webhook")
         self._identities(items["members"])
         self._addresses(items["channels"])
         for spec, where in items["members"]:

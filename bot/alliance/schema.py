@@ -35,6 +35,7 @@ from bot.domain.values import DEFAULT_LOCALE, Aggregation, OrgKind, PromptOrder,
 from bot.privacy.retention import check_retention
 from bot.scheduling.cron import parse_cron
 from bot.text import quote
+from bot.webhooks.rules import DISABLE_AFTER, EVENTS, check_url
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 MAX_TARGET = 1e12
@@ -352,6 +353,25 @@ class DigestSpec(Item):
     """Which period each run reports on, read when it runs: “last week”, “last month”..."""
 
 
+def _webhook_url(url: str) -> str:
+    try:
+        return check_url(url)
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class WebhookSpec(Item):
+    """An endpoint of the alliance's own systems. Its secret is never in the file: the bot
+    reads it from the environment variable ``secret_env``."""
+
+    key: Slug
+    url: Annotated[str, AfterValidator(_webhook_url)]
+    secret_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+    events: list[Literal[*EVENTS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    role: Literal["staff", "reader"] = "reader"
+    disable_after: Annotated[int, Field(ge=1, le=1000)] = DISABLE_AFTER
+
+
 SECTIONS: dict[str, type[Item]] = {
     "organisations": OrganisationSpec,
     "members": MemberSpec,
@@ -360,6 +380,7 @@ SECTIONS: dict[str, type[Item]] = {
     "channels": ChannelSpec,
     "campaigns": CampaignSpec,
     "digests": DigestSpec,
+    "webhooks": WebhookSpec,
 }
 TOP_LEVEL = {"alliance", "prompts", "members_csv", *SECTIONS}
 

@@ -29,6 +29,7 @@ from bot.alliance.schema import (
     OrganisationSpec,
     PlatformIds,
     TargetSpec,
+    WebhookSpec,
     sections,
 )
 from bot.alliance.where import Where
@@ -65,6 +66,7 @@ class ValidatedAlliance:
     campaigns: list[CampaignSpec]
     digests: list[DigestSpec]
     prompts: dict[str, PromptDef]
+    webhooks: list[WebhookSpec] = field(default_factory=list)
     measure_prompts: dict[str, str] = field(default_factory=dict)
     prompt_sources: dict[str, str] = field(default_factory=dict)
 
@@ -160,6 +162,7 @@ def validate_document(
         channels=[i for i, _ in items["channels"]],
         campaigns=[i for i, _ in items["campaigns"]],
         digests=[i for i, _ in items["digests"]],
+        webhooks=[i for i, _ in items["webhooks"]],
         prompts=prompts,
         measure_prompts=measure_prompts,
         prompt_sources={

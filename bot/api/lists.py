@@ -75,9 +75,13 @@ class CheckInFilter:
     member: str | None = None
     answered_from: datetime | None = None
     answered_before: datetime | None = None
+    ids: tuple[int, ...] | None = None
+    """Only these check-ins (a webhook's body)."""
 
     def where(self) -> list[Any]:
         found: list[Any] = []
+        if self.ids is not None:
+            found.append(CheckIn.id.in_(self.ids))
         if self.shared_only:
             found.append(CheckIn.shareable.is_(True))
         if self.organisation is not None:

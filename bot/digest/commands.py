@@ -22,6 +22,7 @@ from bot.ports import Reply
 from bot.storage import models as m
 from bot.storage.records import CheckIn
 from bot.text import parse_id
+from bot.webhooks import events as webhooks
 
 if TYPE_CHECKING:
     from bot.commands import CommandContext
@@ -149,6 +150,7 @@ async def share(ctx: CommandContext, args: str) -> list[Reply]:
     if not checkin.shareable:
         checkin.shareable = True
         await _record(ctx, "share", "checkin", checkin.id)
+        await webhooks.checkins_changed(ctx.session, ctx.now, edited=[checkin.id])
     shared = _(
         "Check-in #{id} may now appear in the alliance-wide highlights. “unshare {id}” takes "
         "it back.",
@@ -162,6 +164,7 @@ async def unshare(ctx: CommandContext, args: str) -> list[Reply]:
     if checkin.shareable:
         checkin.shareable = False
         await _record(ctx, "unshare", "checkin", checkin.id)
+        await webhooks.checkin_unshared(ctx.session, ctx.now, checkin.id)
     return [ctx.reply(_("Check-in #{id} stays with the backbone team only.", id=checkin.id))]
 
 

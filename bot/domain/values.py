@@ -82,6 +82,8 @@ class DeliveryStatus(StrEnum):
     MISSED = "missed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    HELD = "held"
+    """Kept but not sent: a webhook whose endpoint was disabled, sent once it is enabled."""
 
 
 class DeliveryKind(StrEnum):
@@ -90,6 +92,10 @@ class DeliveryKind(StrEnum):
     DIGEST = "digest"
     REPLY = "reply"
     """An answer to something a person did (an acknowledgement, an error, a requested digest)."""
+    NOTICE = "notice"
+    """A message from the bot itself to a member (an admin told a webhook was disabled)."""
+    WEBHOOK = "webhook"
+    """An event POSTed to a webhook endpoint (:mod:`bot.webhooks`)."""
 
 
 class Lane(IntEnum):
@@ -97,6 +103,8 @@ class Lane(IntEnum):
 
     REPLIES = 0
     SCHEDULED = 1
+    WEBHOOKS = 2
+    """Events for the alliance's own systems: a slow endpoint never holds a member's prompt."""
 
 
 SUPPORTED_LOCALES = ("en", "fr", "es")

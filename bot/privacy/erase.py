@@ -30,6 +30,7 @@ from bot.privacy.purge import OPEN, compact
 from bot.privacy.traces import Traces, erase_files
 from bot.storage import models as m
 from bot.storage.records import CheckIn, CheckInRevision, Delivery, OutboxFile
+from bot.webhooks import events as webhooks
 
 CONFIRM_WITHIN = timedelta(minutes=10)
 CONFIRM = "mydata delete all confirm"
@@ -80,7 +81,7 @@ async def delete_all(
                 "asked. Type “mydata delete all” again if you still want to erase everything."
             )
         )
-    erased, traces = await _erase(s, member)
+    erased, traces = await _erase(s, member, now)
     erased.files += await asyncio.to_thread(
         erase_files, folders, {export_name(member.handle)}, traces
     )
@@ -170,13 +171,16 @@ class Erased:
         )
 
 
-async def forget_checkin(s: AsyncSession, checkin: CheckIn, folders: Sequence[Path]) -> Erased:
+async def forget_checkin(
+    s: AsyncSession, checkin: CheckIn, folders: Sequence[Path], now: datetime
+) -> Erased:
     """Before ``mydata delete <id>``: the outbox's copies and the files that quote this
     check-in (or an earlier version of it) go too. Its own rows are the caller's to delete."""
     traces = _traces(await _answers(s, [checkin.id]))
     erased = Erased()
     await _copies(s, traces, set(), erased)
     erased.files += await asyncio.to_thread(erase_files, folders, set(), traces)
+    await webhooks.checkins_deleted(s, now, [checkin.id], "deleted")
     return erased
 
 
@@ -203,7 +207,7 @@ def _traces(answers: Sequence[tuple[str, Any, Any]]) -> Traces:
     return Traces(text for text, number, choice in answers if number is None and choice is None)
 
 
-async def _erase(s: AsyncSession, member: m.Member) -> tuple[Erased, Traces]:
+async def _erase(s: AsyncSession, member: m.Member, now: datetime) -> tuple[Erased, Traces]:
     ids = list(
         (
             await s.scalars(
@@ -228,6 +232,7 @@ async def _erase(s: AsyncSession, member: m.Member) -> tuple[Erased, Traces]:
             await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id.in_(part)))
         )
         erased.checkins += _count(await s.execute(delete(CheckIn).where(CheckIn.id.in_(part))))
+    await webhooks.checkins_deleted(s, now, ids, "erased")
     return erased, traces
 
 

@@ -34,6 +34,7 @@ from bot.storage import models as m
 from bot.storage.database import Database
 from bot.storage.outage import is_outage
 from bot.storage.records import CheckIn, CheckInRevision, Delivery, OutboxFile, ProcessedEvent
+from bot.webhooks import events as webhooks
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -41,7 +42,14 @@ COPIES_KEEP = timedelta(days=30)
 EVENTS_KEEP = timedelta(days=90)
 """Handled-event ids guard against a platform delivering an event twice (minutes or hours
 apart); after this they only grow the table."""
-OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+SENT_COPIES = (DeliveryKind.REPLY.value, DeliveryKind.NOTICE.value, DeliveryKind.WEBHOOK.value)
+"""Outbox rows kept only as a record once done: expired with the copies."""
+OPEN = (
+    DeliveryStatus.QUEUED.value,
+    DeliveryStatus.PENDING.value,
+    DeliveryStatus.SENDING.value,
+    DeliveryStatus.HELD.value,
+)
 
 
 @runtime_checkable
@@ -128,12 +136,12 @@ class Purger:
         if cutoff is not None:
             counts.checkins = await chunks.run(
                 select(CheckIn.id).where(CheckIn.answered_at < cutoff).order_by(CheckIn.id),
-                lambda s, ids: _checkins(s, ids, counts),
+                lambda s, ids: _checkins(s, ids, counts, now),
             )
         counts.replies = await chunks.run(
             select(Delivery.id)
             .where(
-                Delivery.kind == DeliveryKind.REPLY.value,
+                Delivery.kind.in_(SENT_COPIES),
                 Delivery.status.not_in(OPEN),
                 Delivery.scheduled_at < copies_cutoff,
             )
@@ -206,7 +214,8 @@ async def _by_id(s: AsyncSession, model: Any, ids: list[int]) -> int:
     return _count(await s.execute(delete(model).where(model.id.in_(ids))))
 
 
-async def _checkins(s: AsyncSession, ids: list[int], counts: PurgeCounts) -> int:
+async def _checkins(s: AsyncSession, ids: list[int], counts: PurgeCounts, now: datetime) -> int:
+    await webhooks.checkins_deleted(s, now, ids, "retention")
     counts.revisions += _count(
         await s.execute(delete(CheckInRevision).where(CheckInRevision.checkin_id.in_(ids)))
     )

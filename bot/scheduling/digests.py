@@ -20,6 +20,7 @@ from bot.scheduling.cron import due_runs, parse_cron
 from bot.storage import models as m
 from bot.storage.bulk import insert_ignoring_duplicates
 from bot.storage.records import Delivery
+from bot.webhooks import events as webhooks
 
 CATCH_UP = timedelta(hours=6)
 
@@ -72,6 +73,10 @@ async def advance_digests(s: AsyncSession, now: datetime, platforms: list[str]) 
             for fire in due_runs(spec, ZoneInfo(zone), cursor.handled_through, now):
                 rows = await _rows(s, digest, zone, fire, now, alliance_zone, platforms)
                 created += await insert_ignoring_duplicates(s, Delivery, rows, "dedupe_key")
+                sent = [r for r in rows if r["status"] == DeliveryStatus.PENDING.value]
+                if sent:
+                    period = sent[0]["period_key"]
+                    await webhooks.digest_produced(s, now, digest.key, digest.kind, period)
             cursor.handled_through = now
     return created
 

@@ -230,3 +230,35 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Webhook(Base):
+    """An endpoint the alliance's own systems listen on (``alliance-bot webhook``, or the
+    alliance file's ``webhooks``). Each event is an outbox row (kind ``webhook``) signed with
+    ``secret``, or with the value of the environment variable ``secret_env`` for an endpoint
+    from the alliance file (the file never holds the secret). ``failures`` counts failed
+    requests in a row; at ``disable_after`` the endpoint is disabled and its events held."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    role: Mapped[str] = mapped_column(String(16), default="reader")
+    """``staff`` (every check-in, with who answered) or ``reader`` (shared ones only)."""
+    secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    secret_env: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="cli")
+    """``file`` (the alliance file) or ``cli``."""
+    disable_after: Mapped[int] = mapped_column(Integer, default=12)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    """False once disabled (by failures or by an admin): its events are held, not sent."""
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """After a failure, no request before then (the backoff is the endpoint's, not a row's)."""
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(nullable=True)

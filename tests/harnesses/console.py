@@ -16,6 +16,7 @@ from bot.delivery import RetryPolicy
 from bot.events import InboundEvent
 from bot.ports import ChatPort
 from bot.runtime import Runtime
+from bot.webhooks.courier import Poster
 from tests.harness import ALLIANCE, Received
 
 
@@ -24,8 +25,16 @@ class ConsoleHarness:
 
     name = "console"
 
-    def __init__(self, tmp_path: Path, url: str, start: datetime, alliance: str = ALLIANCE) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        url: str,
+        start: datetime,
+        alliance: str = ALLIANCE,
+        webhooks: Poster | None = None,
+    ) -> None:
         self.tmp_path = tmp_path
+        self.webhooks = webhooks
         self.url = url
         self.clock = ManualClock(start)
         tmp_path.mkdir(parents=True, exist_ok=True)
@@ -43,6 +52,7 @@ class ConsoleHarness:
             alliance_file=self.file,
             real_time=False,
             retry=RetryPolicy(max_attempts=4, base_seconds=60),
+            webhooks=self.webhooks,
         )
         return self.runtime
 
