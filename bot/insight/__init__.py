@@ -1,0 +1,1 @@
+"""Insight drawn from members' answers across organisations (pure, no database)."""

@@ -1,0 +1,1 @@
+"""The partnership map: organisations named in answers, and the map drawn from them."""
