@@ -43,7 +43,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "api": ("adapters.commands_api", "The read-only HTTP API: its tokens."),
     "webhook": (
         "adapters.commands_webhook",
-        "Webhooks: signed events for the alliance's own systems (add, list, enable, test).",
+        "Webhooks: signed events for the alliance's own systems.",
     ),
     "slack": (
         "adapters.commands_slack",

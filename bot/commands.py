@@ -23,6 +23,8 @@ from bot.domain.errors import UserError
 from bot.domain.values import DeliveryKind, DeliveryStatus, Role
 from bot.events import CommandReceived
 from bot.i18n import Text, _, ngettext, translate
+from bot.insight import agenda
+from bot.partners import commands as partner_commands
 from bot.ports import Attachment, Reply
 from bot.privacy.erase import delete_all, export_name, forget_checkin
 from bot.render import prompt_message
@@ -48,6 +50,7 @@ What I can do:
   mydata delete all       erase everything you told me (asks you to confirm first)
   share <id> | unshare <id>   let one of your answers appear in the alliance-wide highlights
   highlights [period]     what members shared with the whole alliance
+  link <id> ok | none | <names>   confirm or correct the organisations I read in an answer
   help                    this list""")
 HELP_STAFF = _("""\
 For backbone staff:
@@ -56,7 +59,10 @@ For backbone staff:
   digest chart [period] [organisation]   response by week, and measures against targets
   star <id> | unstar <id>   put an answer at the top of the digest's highlights
                           (or react ⭐ to the answer where you can see it)
-  installs                which organisations have installed the bot in their workspace""")
+  installs                which organisations have installed the bot in their workspace
+  partners [period]       the partnership map (partners export [period]: CSV and GraphML)
+  agenda [period]         a draft agenda for the steering meeting
+  decision <text>         mark what the next steering meeting must decide""")
 HELP_ADMIN = _("""\
 For admins:
   campaign list
@@ -286,6 +292,10 @@ _COMMANDS: dict[str, Callable[[CommandContext, str], Awaitable[list[Reply]]]] = 
     "campaign": campaign_command,
     "audit": audit.command,
     "installs": reach.installs_command,
+    "link": partner_commands.link,
+    "partners": partner_commands.partners,
+    "agenda": agenda.agenda,
+    "decision": agenda.decision,
 }
 
 __all__ = ["CommandContext", "help_text", "run_command", "Any"]

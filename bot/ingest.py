@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.answered import Done, after_answers
 from bot.checkins import checkins_by_pair, in_flight, members_by_account, prompts_by_ref
 from bot.conversation import end_turns, take_turns
 from bot.domain.answers import Answer, parse_answer
@@ -172,6 +173,7 @@ async def answer_many(
     offers: dict[tuple[int, int], tuple[AnswerItem, str]] = {}
     seen: set[tuple[str, str]] = set()
     edited: list[CheckIn] = []
+    done: dict[tuple[int, int], Done] = {}
     for item in fresh:
         event = item.event
         if (event.platform, event.event_id) in seen:
@@ -219,6 +221,8 @@ async def answer_many(
             )
             _edit(s, before, answer, item.source, now)
             edited.append(before)
+            done[(delivery.id, member.id)] = _done(item, member, definition, delivery, answer)
+            done[(delivery.id, member.id)].checkin_id = before.id
             updated = _(
                 "Updated your answer for {period} (it was “{before}”). Now:",
                 period=label,
@@ -233,6 +237,7 @@ async def answer_many(
                 item.replies.append(Reply(translate(FILE_NOT_KEPT, member.locale)))
             if definition.kind == PromptKind.EXERCISE and definition.answer == AnswerType.TEXT:
                 offers[(delivery.id, member.id)] = (item, member.locale)
+            done[(delivery.id, member.id)] = _done(item, member, definition, delivery, answer)
         answered.append(
             Answered(
                 event.platform,
@@ -254,11 +259,13 @@ async def answer_many(
         for checkin_id, delivery_id, member_id in stored.all():
             _offer_share(offers.get((delivery_id, member_id)), checkin_id)
             new_ids.append(checkin_id)
+            done[(delivery_id, member_id)].checkin_id = checkin_id
         await webhooks.checkins_changed(s, now, stored=new_ids, figures=_figures(rows))
     if edited:
         await webhooks.checkins_changed(
             s, now, edited=[c.id for c in edited], figures=_figures(edited)
         )
+    await after_answers(s, now, list(done.values()))
     taken_ids = {delivery_id for delivery_id, _member in taken}
 
     settled = {
@@ -287,6 +294,12 @@ def _figures(found: Sequence[dict[str, Any] | CheckIn]) -> list[tuple[int, str, 
         for r in found
     ]
     return [(mid, period, org) for mid, period, org in keys if mid is not None]
+
+
+def _done(
+    item: AnswerItem, member: m.Member, prompt: PromptDef, delivery: Delivery, answer: Answer
+) -> Done:
+    return Done(item, member, prompt, delivery, 0, answer.text, answer.choice)
 
 
 def _offer_share(offer: tuple[AnswerItem, str] | None, checkin_id: int) -> None:

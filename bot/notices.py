@@ -14,25 +14,29 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.values import DeliveryKind, DeliveryStatus, Lane, Role
-from bot.i18n import Text
+from bot.i18n import Number, Text
 from bot.storage import models as m
 from bot.storage.bulk import insert_ignoring_duplicates
 from bot.storage.records import Delivery
 
 
 def stored(text: Text) -> dict[str, Any]:
-    """``text`` as a notice row keeps it: plain values only (str, int, float)."""
-    return {"msgid": text.msgid, "plural": text.plural, "n": text.n, "values": dict(text.values)}
+    """``text`` as an outbox row keeps it (JSON): its values are plain (str, int, float) or
+    a :class:`Number`, kept as ``{"number": …}`` so the reader sees it their way."""
+    values = {
+        k: {"number": v.value} if isinstance(v, Number) else v for k, v in text.values.items()
+    }
+    return {"msgid": text.msgid, "plural": text.plural, "n": text.n, "values": values}
 
 
-def text_of(payload: dict[str, Any]) -> Text:
-    kept = payload.get("text") or {}
-    return Text(
-        str(kept.get("msgid", "")),
-        kept.get("plural"),
-        kept.get("n"),
-        dict(kept.get("values") or {}),
-    )
+def text_of(payload: dict[str, Any], key: str = "text") -> Text:
+    """The sentence :func:`stored` kept under ``key``."""
+    kept = payload.get(key) or {}
+    values = {
+        k: Number(v["number"]) if isinstance(v, dict) and "number" in v else v
+        for k, v in dict(kept.get("values") or {}).items()
+    }
+    return Text(str(kept.get("msgid", "")), kept.get("plural"), kept.get("n"), values)
 
 
 async def tell_admins(s: AsyncSession, now: datetime, text: Text, key: str) -> int:

@@ -241,6 +241,8 @@ class Renderer:
         if row.kind == DeliveryKind.REMINDER.value:
             reminder = _("Reminder: we have not heard from you yet.")
             text = f"{translate(reminder, locale)}\n{text}"
+        if (row.payload or {}).get("about"):  # what a follow-up or exercise is about
+            text = f"{text}\n\n{translate(text_of(row.payload, 'about'), locale)}"
         more = ctx.waiting.get(row.member_id or -1, 0)
         if more:  # one question at a time: say that the conversation goes on
             after = ngettext(

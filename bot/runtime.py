@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from bot.alliance.apply import LoadReport, load_alliance, unchanged
 from bot.alliance.schema import PlatformIds
 from bot.alliance.validate import validate_file
 from bot.batcher import Batcher
-from bot.clock import ManualClock
+from bot.clock import ManualClock, fast_forward
 from bot.delivery import Dispatcher, RetryPolicy
 from bot.digest.chartcache import ChartCache
 from bot.directory import Directory
@@ -25,6 +25,7 @@ from bot.domain.errors import UserError
 from bot.domain.values import DeliveryStatus, Lane
 from bot.events import InboundEvent
 from bot.ingest import answer_ref
+from bot.insight.sweeps import sweeps
 from bot.logcontext import log_context
 from bot.metrics import Metrics
 from bot.ports import (
@@ -112,6 +113,7 @@ class Runtime:
             webhooks=Courier(self.db, clock, webhooks, retry or RetryPolicy(), environ=os.environ),
         )
         self.planner = Planner(self.db, clock, list(self.ports), on_work=self.dispatcher.wake)
+        self.planner.sweeps += sweeps()
         self.service = Service(self.db, clock, self.planner, on_answered=self._answered)
         self.service.charts = self.charts
         self.scheduler = Scheduler(self.planner)
@@ -372,23 +374,9 @@ class Runtime:
             self._dispatch_task = None
 
     def fast_forward(self, clock: ManualClock, speed: float, step_seconds: float = 60.0) -> None:
-        """Demonstrations: move ``clock`` a step at a time, ``speed`` times faster than real.
-
-        Every step is handled in full (runs, reminders, sends) before the next, so nothing is
-        late or missed however fast the clock goes.
-        """
-
-        async def loop() -> None:
-            step = timedelta(seconds=step_seconds)
-            while not self._stop.is_set():
-                try:
-                    await self.advance(clock.now() + step)
-                except Exception:
-                    log.exception("a fast-forward step failed; trying the next one")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=step_seconds / speed)
-
-        self.loops.spawn(loop(), "fast-forward")
+        """Demonstrations: move ``clock`` ``speed`` times faster than real (bot.clock)."""
+        ahead = fast_forward(self.advance, self._stop, clock, speed, step_seconds)
+        self.loops.spawn(ahead, "fast-forward")
 
     async def tasks_idle(self) -> None:
         await asyncio.sleep(0)

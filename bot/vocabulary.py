@@ -26,6 +26,10 @@ COMMAND_WORDS = frozenset(
         "campaign",
         "audit",
         "installs",
+        "link",
+        "partners",
+        "agenda",
+        "decision",
     }
 )
 

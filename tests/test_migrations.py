@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from bot.storage import records  # noqa: F401
+from bot.storage import insight, records  # noqa: F401
 from bot.storage.database import Database
 from bot.storage.models import Base
 
@@ -34,6 +34,9 @@ EXPECTED = {
     "installations",
     "api_tokens",
     "webhooks",
+    "partnerships",
+    "curve_exercises",
+    "decisions",
 }
 
 

@@ -77,7 +77,8 @@ def test_the_scan_would_catch_what_the_core_used_to_hold() -> None:
 
 def test_templates_of_platform_markup_live_with_their_platform() -> None:
     core = {p.name for p in (REPO / "bot").rglob("*.j2")}
-    assert core == {"digest.txt.j2", "shared.txt.j2"}
+    # Plain text, and the agenda's Markdown file (a document format every platform attaches).
+    assert core == {"digest.txt.j2", "shared.txt.j2", "agenda.md.j2"}
     assert (REPO / "adapters/slack/templates/digest.blocks.json.j2").is_file()
     assert (REPO / "adapters/matrix/templates/digest.html.j2").is_file()
 

@@ -148,6 +148,7 @@ def _environment(locale: str) -> Environment:
         slack_pending=partial(_pending, locale=locale),
         slack_summary=partial(_summary, locale=locale),
         slack_unreachable=lambda u: escape(unreachable_line(u, locale)),
+        slack_text=escape,
     )
     return env
 

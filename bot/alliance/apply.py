@@ -117,6 +117,8 @@ async def load_alliance(
             "default_locale": info.default_locale,
             "default_timezone": info.default_timezone,
             "retention": info.retention,
+            "curve_after": info.turn_the_curve_after,
+            "follow_up_weeks": info.follow_up_weeks,
         }
         if meta is None:
             session.add(m.Alliance(id=1, source_digest=digest, **meta_values))
@@ -151,6 +153,7 @@ async def load_alliance(
                     "kind": o.kind.value,
                     "country": o.country,
                     "timezone": o.timezone,
+                    "aliases": list(o.aliases),
                     "active": True,
                 }
                 for o in alliance.organisations

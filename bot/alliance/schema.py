@@ -158,6 +158,10 @@ class AllianceInfo(Item):
     default_timezone: Zone = "UTC"
     retention: Annotated[str | None, BeforeValidator(check_retention)] = None
     """How long answers are kept (``18 months``); absent: until they are deleted."""
+    turn_the_curve_after: Annotated[int, Field(ge=0, le=12)] = 2
+    """Periods in a row a measure is behind its target before a turn-the-curve exercise."""
+    follow_up_weeks: Annotated[int, Field(ge=0, le=52)] = 4
+    """Weeks before a named connection's follow-up (0: no follow-up)."""
 
 
 class OrganisationSpec(Item):
@@ -166,6 +170,10 @@ class OrganisationSpec(Item):
     kind: OrgKind = OrgKind.OTHER
     country: Annotated[str, AfterValidator(check_country)]
     timezone: Zone
+    aliases: list[Annotated[str, Field(min_length=2, max_length=200)]] = Field(
+        default_factory=list, max_length=20
+    )
+    """Other names members use for it (“BML”), matched in connection exercises' answers."""
 
 
 def _as_written(value: str) -> str:

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.highlights import exercise_groups, highlights
 from bot.digest.measures import measure_figures, measure_periods, reporting_rates
-from bot.digest.model import Digest, OrgResponse, Pending, PendingSummary
+from bot.digest.model import Digest, OrgResponse, Partnerships, Pending, PendingSummary
 from bot.domain.periods import Period
 from bot.domain.values import DeliveryKind, DeliveryStatus
+from bot.insight.sections import curves_for, partnerships_for, themes_for
 from bot.reach import unreachable
 from bot.storage import models as m
 from bot.storage.records import CheckIn, Delivery
@@ -150,6 +151,9 @@ async def compute_digest(
         unreachable=await unreachable(s, organisation),
         pending_summary=summary,
         names=await _measure_names(s),
+        themes=await themes_for(s, start, end, organisation),
+        curves=await curves_for(s, start, end),
+        partnerships=Partnerships() if organisation else await partnerships_for(s, start, end),
     )
 
 

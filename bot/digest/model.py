@@ -156,6 +156,60 @@ class Unreachable:
 
 
 @dataclass(frozen=True)
+class ThemeLine:
+    """A theme several organisations' barrier and need answers share (``bot.insight.themes``)."""
+
+    key: str
+    label: dict[str, str]
+    """Its name by language."""
+    organisations: int
+    answers: int
+    example: str
+    """The answer closest to the theme's centre."""
+    example_organisation: str
+    example_id: int
+
+
+@dataclass(frozen=True)
+class CurveAnswers:
+    """An organisation's turn-the-curve answers about a measure that fell behind."""
+
+    measure: str
+    organisation: str
+    answers: tuple[tuple[str, str], ...]
+    """(question id, answer text), in the exercise's order."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    source: str
+    target: str
+    external: bool
+    state: str
+    on: str
+    """The day it was named (ISO)."""
+
+
+@dataclass(frozen=True)
+class Partnerships:
+    """The partnership map's news for the period (``bot.partners``)."""
+
+    new: tuple[Connection, ...] = ()
+    stalled: tuple[Connection, ...] = ()
+    unconnected: tuple[str, ...] = ()
+    """Member organisations no connection names yet."""
+    total: int = 0
+    """Connections on the map by the period's end (declined readings left out)."""
+    more_new: int = 0
+    """New connections beyond those listed (the map and its export have them all)."""
+    more_stalled: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.stalled or self.total)
+
+
+@dataclass(frozen=True)
 class Digest:
     alliance: str
     period: Period
@@ -175,6 +229,9 @@ class Digest:
     """Set, and ``pending`` left empty, when too many people have not answered to name them."""
     names: dict[str, dict[str, str]] = field(default_factory=dict)
     """Measure labels in other languages, by their English (``bot.i18n.pick``)."""
+    themes: tuple[ThemeLine, ...] = ()
+    curves: tuple[CurveAnswers, ...] = ()
+    partnerships: Partnerships = field(default_factory=Partnerships)
 
     """Organisations the bot cannot reach (all or some of their members), and why."""
 

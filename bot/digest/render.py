@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from bot.digest.compute import QUIET_PERIODS
 from bot.digest.model import Digest, SharedPost, Unreachable
 from bot.i18n import Number, _, ngettext, number, percent, pick, translate
+from bot.insight.words import curve_question, insight_sections, state_word, theme_label
 
 DOCUMENT = "digest"
 """The key of the neutral digest document in ``Outgoing.formats`` and ``Reply.formats``."""
@@ -111,6 +112,10 @@ def figures(locale: str) -> dict[str, object]:
         "label": partial(label, locale=locale),
         "aggregation": partial(aggregation, locale=locale),
         "quiet_periods": QUIET_PERIODS,
+        "curve_question": partial(curve_question, locale=locale),
+        "state_word": partial(state_word, locale=locale),
+        "theme_label": partial(theme_label, locale=locale),
+        "insight": partial(insight_sections, locale=locale),
         "unreachable_title": translate(UNREACHABLE_TITLE, locale),
         "unreachable_note": translate(UNREACHABLE_NOTE, locale),
     }

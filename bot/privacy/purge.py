@@ -154,6 +154,9 @@ class Purger:
             .order_by(ProcessedEvent.id),
             lambda s, ids: _by_id(s, ProcessedEvent, ids),
         )
+        if stop is not None and stop.is_set():  # the bot is stopping: the rest tomorrow
+            self.last = counts
+            return counts
         counts.files = await self._expire_files(copies_cutoff)
         if counts.total:
             async with self.db.session() as s:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import queued_in, take_turns
 from bot.domain.absence import is_away
@@ -72,6 +73,9 @@ def _roster() -> Select[*tuple[Any, ...]]:
     ).join(m.Organisation, m.Organisation.id == m.Member.organisation_id)
 
 
+Sweep = Callable[[AsyncSession, datetime], Awaitable[int]]
+
+
 class Planner:
     def __init__(
         self,
@@ -91,6 +95,8 @@ class Planner:
         """Held for one write at a time: a chunk of a fan-out, the reminders, the digests."""
         self._passes: dict[tuple[int, str], asyncio.Lock] = {}
         """One per campaign and zone: never two passes over the same runs at once."""
+        self.sweeps: list[Sweep] = []
+        """Other work each tick may find due (follow-ups, turn-the-curve exercises)."""
 
     # --- zones --------------------------------------------------------------------------------
 
@@ -160,6 +166,9 @@ class Planner:
             created += await take_turns(s, now)
         async with self._lock, self.db.session() as s:
             created += await advance_digests(s, now, self.platforms)
+        for sweep in self.sweeps:
+            async with self._lock, self.db.session() as s:
+                created += await sweep(s, now)
         if created:
             self.on_work()
         return created

@@ -74,7 +74,7 @@ class Scheduler:
         except asyncio.CancelledError:  # the bot is stopping: not an error to report
             log.info("the %s run stopped with the bot; it runs again after the next start", name)
 
-    async def finished(self, within: float = 5.0) -> None:
+    async def finished(self, within: float = 10.0) -> None:
         """After :meth:`shutdown`: let the runs under way end (cancelled after ``within``
         seconds), so none is left holding a database connection when the database closes."""
         running = [t for t in self._running if not t.done()]

@@ -51,6 +51,11 @@ class Alliance(Base):
     source_digest: Mapped[str] = mapped_column(String(64), default="")
     retention: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """How long answers are kept (``18 months``, see bot/privacy); None: until deleted."""
+    curve_after: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    """Periods in a row a measure is behind its target before the organisations reporting it
+    get a turn-the-curve exercise (0: never)."""
+    follow_up_weeks: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    """Weeks after a connection is named before its follow-up asks if it happened (0: never)."""
 
 
 class Organisation(Base):
@@ -61,6 +66,8 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(16), default="other")
     country: Mapped[str] = mapped_column(String(2))
     timezone: Mapped[str] = mapped_column(String(64))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Other names members use for it (“BML”, “la médiathèque”), for the partnership map."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
