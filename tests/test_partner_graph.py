@@ -150,7 +150,7 @@ def test_the_picture_has_a_legend_in_the_readers_language_and_readable_labels() 
     graph = build(NODES, EDGES)
     for locale, words in [
         ("en", {"Happened", "Proposed or planned", "Stalled", "External partner"}),
-        ("fr_FR", {"Réalisé", "Proposé ou prévu", "Au point mort", "Partenaire extérieur"}),
+        ("fr_FR", {"Réalisée", "Proposée ou prévue", "Au point mort", "Partenaire extérieur"}),
         ("es", {"Realizada", "Propuesta o prevista", "Estancada", "Socio externo"}),
     ]:
         fig = figure(graph, title="Map", locale=locale)
@@ -162,7 +162,7 @@ def test_the_picture_has_a_legend_in_the_readers_language_and_readable_labels() 
 
 
 def test_an_empty_map_says_no_connections_yet() -> None:
-    for locale, words in [("en", "No connections yet"), ("fr", "Pas encore de lien")]:
+    for locale, words in [("en", "No connections yet"), ("fr", "Pas encore de connexion")]:
         fig = figure(build(NODES[:3], []), title="Map", locale=locale)
         assert [t.get_text() for t in fig.axes[0].texts] == [words]
     png = draw_png(build([], []), title="Map")
@@ -178,8 +178,10 @@ def test_alt_text_describes_the_map_in_one_paragraph() -> None:
         "Médiathèque de Lyon (3); "
         'no connections: La Cimade, Maison des jeunes, "Vaulx".'
     )
-    assert alt_text(graph, "fr").startswith("7 organisations (2 partenaires extérieurs), 6 liens")
-    assert "\u00a0: Emmaüs Connect, Médiathèque de Lyon (3)\u202f; sans lien\u00a0: La" in (
+    assert alt_text(graph, "fr").startswith(
+        "7 organisations (2 partenaires extérieurs), 6 connexions (1 réalisée, 2 prévues"
+    )
+    assert "\u00a0: Emmaüs Connect, Médiathèque de Lyon (3)\u202f; sans connexion\u00a0: La" in (
         alt_text(graph, "fr")
     )
     assert "más conexiones: Emmaüs Connect, Médiathèque de Lyon (3); sin conexiones: La" in (

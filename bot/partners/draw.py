@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx  # type: ignore[import-untyped]
 
+from bot.i18n import translate
 from bot.partners.graph import SEED, EdgeState, name_of
-from bot.partners.words import MapWords, _pair_states, words_for
+from bot.partners.words import LINKED_TO, NO_CONNECTIONS_YET, legend, pair_states
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -116,14 +117,14 @@ def figure(graph: nx.MultiGraph, *, title: str, locale: str = "en") -> Figure:
     from matplotlib import colormaps  # a second to import: only once a map is drawn
     from matplotlib.figure import Figure
 
-    w = words_for(locale)
     empty = graph.number_of_edges() == 0
     fig = Figure(figsize=(8, 4) if empty else (12, 9), dpi=100, layout="constrained")
     fig.suptitle(title, fontsize=14)
     axes = fig.add_subplot(1, 1, 1)
     axes.set_axis_off()
     if empty:
-        axes.text(0.5, 0.5, w.no_connections_yet, ha="center", va="center", fontsize=16,
+        words = translate(NO_CONNECTIONS_YET, locale)
+        axes.text(0.5, 0.5, words, ha="center", va="center", fontsize=16,
                   color="#6B6B6B", transform=axes.transAxes)  # fmt: skip
         return fig
     positions = layout(graph)
@@ -140,7 +141,7 @@ def figure(graph: nx.MultiGraph, *, title: str, locale: str = "en") -> Figure:
         colours = [linked[n] for n in members]
         dots = axes.scatter(xs, ys, c=colours, cmap=palette, vmin=0, vmax=top, **dot)
         bar = fig.colorbar(dots, ax=axes, shrink=0.5, pad=0.01)
-        bar.set_label(w.connected_to)
+        bar.set_label(translate(LINKED_TO, locale))
         bar.set_ticks(sorted({0, top // 2, top}))
     if externals:
         xs, ys = zip(*(positions[n] for n in externals), strict=True)
@@ -158,7 +159,7 @@ def figure(graph: nx.MultiGraph, *, title: str, locale: str = "en") -> Figure:
     axes.set_xlim(min(xs) - 0.15, max(max(xs), 1.0) + 0.3)
     axes.set_ylim(min(min(ys), -1.0) - 0.25, max(max(ys), 1.0) + 0.15)
     axes.set_aspect("equal")
-    _legend(fig, w, palette(0.6), bool(externals))
+    _legend(fig, locale, palette(0.6), bool(externals))
     return fig
 
 
@@ -166,7 +167,7 @@ def _lines(axes: Axes, graph: nx.MultiGraph, positions: Mapping[str, tuple[float
     from matplotlib.collections import LineCollection
 
     groups: dict[str, list[list[tuple[float, float]]]] = {}
-    for (a, b), state in sorted(_pair_states(graph).items()):
+    for (a, b), state in sorted(pair_states(graph).items()):
         groups.setdefault(_line(state), []).append([positions[a], positions[b]])
     for kind, segments in groups.items():
         colour, dash, width = LINES[kind]
@@ -175,7 +176,7 @@ def _lines(axes: Axes, graph: nx.MultiGraph, positions: Mapping[str, tuple[float
         )
 
 
-def _legend(fig: Figure, w: MapWords, member_colour: Any, externals: bool) -> None:
+def _legend(fig: Figure, locale: str, member_colour: Any, externals: bool) -> None:
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=c, linestyle=d, linewidth=lw) for c, d, lw in LINES.values()]
@@ -184,7 +185,7 @@ def _legend(fig: Figure, w: MapWords, member_colour: Any, externals: bool) -> No
     if externals:
         grey = {"markerfacecolor": EXTERNAL_FILL, "markeredgecolor": EXTERNAL_EDGE}
         handles.append(Line2D([], [], marker="s", **(marker | grey)))
-    labels = w.legend[: len(handles)]
+    labels = legend(locale)[: len(handles)]
     fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=9)
 
 

@@ -1,88 +1,49 @@
-"""The partnership map's words in the reader's language, and its description for screen
-readers (:func:`alt_text`)."""
+"""The partnership map's words, through the catalogs like every other sentence, and its
+description for screen readers (:func:`alt_text`)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
+from collections.abc import Sequence
 
 import networkx as nx  # type: ignore[import-untyped]
 
+from bot.i18n import Text, _, ngettext, translate
 from bot.partners.graph import PROGRESS, EdgeState, name_of
 
-
-@dataclass(frozen=True)
-class MapWords:
-    """The map's words in one language, kept here until they move to gettext."""
-
-    legend: tuple[str, str, str, str, str]
-    """Happened, proposed or planned, stalled, member organisation, external partner."""
-    no_connections_yet: str
-    connected_to: str
-    """The colour bar: how many organisations each member is linked to."""
-    organisation: tuple[str, str]
-    """Singular and plural, as all the pairs below."""
-    partner: tuple[str, str]
-    connection: tuple[str, str]
-    states: tuple[tuple[str, str], ...]
-    """Counted connections in each state, in the order of :data:`PROGRESS`."""
-    most: str
-    none: str
-    more: str
-    colon: str = ": "
-    semicolon: str = "; "
+LEGEND = (
+    _("Happened"),
+    _("Proposed or planned"),
+    _("Stalled"),
+    _("Member organisation"),
+    _("External partner"),
+)
+NO_CONNECTIONS_YET = _("No connections yet")
+LINKED_TO = _("Organisations linked to")
+"""The colour bar: how many organisations each member is linked to."""
 
 
-# fmt: off
-WORDS: Mapping[str, MapWords] = MappingProxyType({
-    "en": MapWords(
-        ("Happened", "Proposed or planned", "Stalled", "Member organisation",
-         "External partner"),
-        "No connections yet", "Organisations linked to",
-        ("organisation", "organisations"), ("external partner", "external partners"),
-        ("connection", "connections"), tuple((s.value, s.value) for s in PROGRESS),
-        "most connected", "no connections", "and {n} more",
-    ),
-    "fr": MapWords(
-        ("Réalisé", "Proposé ou prévu", "Au point mort", "Organisation membre",
-         "Partenaire extérieur"),
-        "Pas encore de lien", "Organisations reliées",
-        ("organisation", "organisations"), ("partenaire extérieur", "partenaires extérieurs"),
-        ("lien", "liens"),
-        (("réalisé", "réalisés"), ("prévu", "prévus"), ("confirmé", "confirmés"),
-         ("proposé", "proposés"), ("au point mort", "au point mort")),
-        "le plus de liens", "sans lien", "et {n} autres", colon="\u00a0: ", semicolon="\u202f; ",
-    ),
-    "es": MapWords(
-        ("Realizada", "Propuesta o prevista", "Estancada", "Organización miembro",
-         "Socio externo"),
-        "Todavía no hay conexiones", "Organizaciones conectadas",
-        ("organización", "organizaciones"), ("socio externo", "socios externos"),
-        ("conexión", "conexiones"),
-        (("realizada", "realizadas"), ("prevista", "previstas"), ("confirmada", "confirmadas"),
-         ("propuesta", "propuestas"), ("estancada", "estancadas")),
-        "más conexiones", "sin conexiones", "y {n} más",
-    ),
-})
-# fmt: on
+def legend(locale: str) -> list[str]:
+    return [translate(word, locale) for word in LEGEND]
 
 
-def words_for(locale: str) -> MapWords:
-    """The words for ``locale`` (``fr``, ``fr_FR``, ``es-419``…), English when unknown."""
-    return WORDS.get(locale.replace("-", "_").split("_")[0].lower(), WORDS["en"])
-
-
-def _count(n: int, forms: tuple[str, str]) -> str:
-    return f"{n} {forms[0] if n == 1 else forms[1]}"
+def _in_state(state: EdgeState, n: int) -> Text:
+    if state is EdgeState.HAPPENED:
+        return ngettext("{n} happened", "{n} happened", n)
+    if state is EdgeState.PLANNED:
+        return ngettext("{n} planned", "{n} planned", n)
+    if state is EdgeState.CONFIRMED:
+        return ngettext("{n} confirmed", "{n} confirmed", n)
+    if state is EdgeState.STALLED:
+        return ngettext("{n} stalled", "{n} stalled", n)
+    return ngettext("{n} proposed", "{n} proposed", n)
 
 
 def _names(graph: nx.MultiGraph, keys: Sequence[str]) -> list[str]:
     return sorted((name_of(graph, k) for k in keys), key=str.casefold)
 
 
-def _pair_states(graph: nx.MultiGraph) -> dict[tuple[str, str], EdgeState]:
+def pair_states(graph: nx.MultiGraph) -> dict[tuple[str, str], EdgeState]:
     """Each linked pair's most advanced state."""
     pairs: dict[tuple[str, str], EdgeState] = {}
     for a, b, state in graph.edges(data="state"):
@@ -96,27 +57,36 @@ def _pair_states(graph: nx.MultiGraph) -> dict[tuple[str, str], EdgeState]:
 def alt_text(graph: nx.MultiGraph, locale: str = "en") -> str:
     """One paragraph for screen readers: how many organisations and connections, which is
     the most connected and which members have none."""
-    w = words_for(locale)
-    externals = sum(1 for _, external in graph.nodes(data="external") if external)
-    head = _count(len(graph), w.organisation)
+
+    def said(text: Text) -> str:
+        return translate(text, locale)
+
+    externals = sum(1 for _n, external in graph.nodes(data="external") if external)
+    head = said(ngettext("{n} organisation", "{n} organisations", len(graph)))
     if externals:
-        head += f" ({_count(externals, w.partner)})"
-    head += ", " + _count(graph.number_of_edges(), w.connection)
-    states = Counter(EdgeState(s) for _, _, s in graph.edges(data="state"))
-    pairs = zip(PROGRESS, w.states, strict=True)
-    if counts := [_count(states[s], forms) for s, forms in pairs if states[s]]:
+        partners = ngettext("{n} external partner", "{n} external partners", externals)
+        head += f" ({said(partners)})"
+    edges = graph.number_of_edges()
+    head += ", " + said(ngettext("{n} connection", "{n} connections", edges))
+    states = Counter(EdgeState(s) for _a, _b, s in graph.edges(data="state"))
+    if counts := [said(_in_state(s, states[s])) for s in PROGRESS if states[s]]:
         head += f" ({', '.join(counts)})"
-    parts = [head]
+    text = head
     linked = {n: len(graph[n]) for n in graph}
     top = max(linked.values(), default=0)
     if top:
-        best = _listed(_names(graph, [n for n, c in linked.items() if c == top]), 3, w)
-        parts.append(f"{w.most}{w.colon}{best} ({top})")
+        best = _listed(_names(graph, [n for n, c in linked.items() if c == top]), 3, locale)
+        most = said(_("most connected: {names} ({count})", names=best, count=top))
+        text = said(_("{first}; {then}", first=text, then=most))
     if alone := _names(graph, [n for n, c in linked.items() if c == 0]):
-        parts.append(f"{w.none}{w.colon}{_listed(alone, 10, w)}")
-    return w.semicolon.join(parts) + "."
+        none = said(_("no connections: {names}", names=_listed(alone, 10, locale)))
+        text = said(_("{first}; {then}", first=text, then=none))
+    return text + "."
 
 
-def _listed(names: list[str], most: int, w: MapWords) -> str:
+def _listed(names: list[str], most: int, locale: str) -> str:
     shown = ", ".join(names[:most])
-    return shown + " " + w.more.format(n=len(names) - most) if len(names) > most else shown
+    if len(names) <= most:
+        return shown
+    more = ngettext("and {n} more", "and {n} more", len(names) - most)
+    return f"{shown} {translate(more, locale)}"
