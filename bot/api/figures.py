@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api import schema as api
 from bot.api.lists import Listed, cut, listed
 from bot.api.params import PageRequest
-from bot.digest.compute import window
+from bot.digest.compute import answered_in, prompts_in, window
 from bot.digest.measures import latest_figures, measure_periods
 from bot.domain.periods import Period
-from bot.domain.values import Aggregation, DeliveryKind, DeliveryStatus, PeriodKind
+from bot.domain.values import Aggregation, PeriodKind
 from bot.storage import models as m
 from bot.storage.records import CheckIn, Delivery
 
@@ -122,17 +122,6 @@ async def measures(
     return listed(found, more, shown[-1].id)
 
 
-def _prompts_in(period: Period, zone: str) -> Any:
-    start, end = window(period, zone)
-    return and_(
-        Delivery.kind == DeliveryKind.PROMPT.value,
-        Delivery.member_id.is_not(None),
-        Delivery.status == DeliveryStatus.SENT.value,
-        Delivery.scheduled_at >= start,
-        Delivery.scheduled_at < end,
-    )
-
-
 async def _counts(
     s: AsyncSession, period: Period, zone: str, org_ids: set[int]
 ) -> dict[int, tuple[int, int]]:
@@ -144,18 +133,11 @@ async def _counts(
     ``+ 0`` keeps PostgreSQL on the window's index. 37 ms a page became 12 ms at 10,000
     members (bench/api_roundtrip.py). Organisations between them that the page leaves out
     (inactive) are counted and then not read."""
-    sent = _prompts_in(period, zone)
-    low, high = (
-        await s.execute(select(func.min(Delivery.id + 0), func.max(Delivery.id + 0)).where(sent))
-    ).one()
-    if low is None:
+    start, end = window(period, zone)
+    answered = await answered_in(s, start, end)  # the digest's rules, shared
+    if answered is None:
         return {}
-    answered = and_(
-        CheckIn.delivery_id == Delivery.id,
-        CheckIn.member_id == Delivery.member_id,
-        CheckIn.delivery_id >= low,
-        CheckIn.delivery_id <= high,
-    )
+    sent = prompts_in(start, end)
     rows = await s.execute(
         select(Delivery.organisation_id, func.count(Delivery.id), func.count(CheckIn.id))
         .outerjoin(CheckIn, answered)

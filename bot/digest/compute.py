@@ -34,7 +34,8 @@ def window(period: Period, zone: str) -> tuple[datetime, datetime]:
     return (datetime.combine(period.start, time(), tz), datetime.combine(period.end, time(), tz))
 
 
-def _prompts_in(start: datetime, end: datetime) -> Any:
+def prompts_in(start: datetime, end: datetime) -> Any:
+    """The prompts a response rate counts: sent to a member in the window."""
     return and_(
         Delivery.kind == DeliveryKind.PROMPT.value,
         Delivery.member_id.is_not(None),
@@ -47,7 +48,7 @@ def _prompts_in(start: datetime, end: datetime) -> Any:
 _ANSWERED = and_(CheckIn.delivery_id == Delivery.id, CheckIn.member_id == Delivery.member_id)
 
 
-async def _answered(s: AsyncSession, start: datetime, end: datetime) -> Any | None:
+async def answered_in(s: AsyncSession, start: datetime, end: datetime) -> Any | None:
     """How a prompt of the window meets its answer, or None when the window has no prompt.
 
     The answers are also bounded by the lowest and highest delivery id of the window (an
@@ -57,7 +58,7 @@ async def _answered(s: AsyncSession, start: datetime, end: datetime) -> Any | No
     # ``id + 0``: min(id) alone would be planned as a walk up the primary key from the first
     # delivery ever made until one falls in the window; this reads the window's range.
     in_window = select(func.min(Delivery.id + 0), func.max(Delivery.id + 0))
-    low, high = (await s.execute(in_window.where(_prompts_in(start, end)))).one()
+    low, high = (await s.execute(in_window.where(prompts_in(start, end)))).one()
     if low is None:
         return None
     return and_(_ANSWERED, CheckIn.delivery_id >= low, CheckIn.delivery_id <= high)
@@ -66,7 +67,7 @@ async def _answered(s: AsyncSession, start: datetime, end: datetime) -> Any | No
 async def _rates(
     s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
 ) -> dict[str, tuple[str, int, int]]:
-    answered = await _answered(s, start, end)
+    answered = await answered_in(s, start, end)
     if answered is None:
         return {}
     rows = (
@@ -79,7 +80,7 @@ async def _rates(
             )
             .join(
                 Delivery,
-                and_(Delivery.organisation_id == m.Organisation.id, _prompts_in(start, end)),
+                and_(Delivery.organisation_id == m.Organisation.id, prompts_in(start, end)),
             )
             .outerjoin(CheckIn, answered)
             .where(m.Organisation.active, *org_filter)
@@ -193,7 +194,7 @@ async def pending_people(
     s: AsyncSession, start: datetime, end: datetime, org_filter: list[Any]
 ) -> tuple[Pending, ...]:
     """Who has not answered, by organisation; for figures, the measure they owe is named."""
-    answered = await _answered(s, start, end)
+    answered = await answered_in(s, start, end)
     if answered is None:
         return ()
     rows = (
@@ -204,7 +205,7 @@ async def pending_people(
             .join(m.Organisation, m.Organisation.id == Delivery.organisation_id)
             .outerjoin(m.Measure, m.Measure.id == Delivery.measure_id)
             .outerjoin(CheckIn, answered)
-            .where(_prompts_in(start, end), CheckIn.id.is_(None), *org_filter)
+            .where(prompts_in(start, end), CheckIn.id.is_(None), *org_filter)
             .distinct()
             .order_by(m.Organisation.name, m.Member.display_name, m.Measure.name)
         )
