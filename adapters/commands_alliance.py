@@ -3,8 +3,10 @@ library."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,6 +32,19 @@ def alliance_validate(
         f"{len(alliance.members)} members, {len(alliance.measures)} measures, "
         f"{len(alliance.campaigns)} campaigns."
     )
+    _unset_secrets(ctx.err, alliance.webhooks)
+
+
+def _unset_secrets(err: Any, webhooks: Sequence[Any]) -> None:
+    """A webhook whose secret variable is not set here would be disabled at its first event:
+    said now, while the admin is at the file (the bot may run with another environment)."""
+    for hook in webhooks:
+        if not os.environ.get(hook.secret_env):
+            err.print(
+                f"Note: webhook “{hook.key}” signs with ${hook.secret_env}, which is not set "
+                "here. Set it where the bot runs, or the webhook is disabled at its first event.",
+                markup=False,
+            )
 
 
 @alliance_app.command("load")
@@ -46,6 +61,7 @@ def alliance_load(
         lambda: with_db(ctx, lambda db: load_alliance(db, alliance, source, actor="cli"))
     )
     ctx.out.print(f"Loaded {file} into {ctx.database().describe()}.")
+    _unset_secrets(ctx.err, alliance.webhooks)
     for line in report.lines():
         ctx.out.print(line)
 

@@ -268,3 +268,30 @@ async def test_admins_manage_webhooks_from_the_command_line(tmp_path: Path) -> N
     assert "token=abc" not in listed.stdout + made.stderr  # the receiver's own token stays out
     assert cli("test", "dash").returncode == 0
     assert "No webhook is called “nope”" in cli("enable", "nope").stderr
+
+
+def test_validating_a_file_says_when_a_webhook_secret_is_not_set(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    file = tmp_path / "alliance.yaml"
+    file.write_text(alliance("https://dash.example.org/hook"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    run = subprocess.run(
+        [sys.executable, "-m", "adapters", "alliance", "validate", str(file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"signs with ${ENV}, which is not set here" in run.stderr
+    run = subprocess.run(
+        [sys.executable, "-m", "adapters", "alliance", "validate", str(file)],
+        env={**env, ENV: SECRET},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0 and "not set" not in run.stderr
