@@ -129,6 +129,8 @@ async def test_a_measure_behind_twice_asks_its_reporters_once_a_quarter(
         assert "Fund a shared trainer pool with the adult school" in page.split("## 6.")[1]
         saved = tmp_path / "files" / "agenda-2026-11.md"
         assert saved.read_text("utf-8").startswith("# Steering meeting agenda: Curve Alliance")
+        quiet_summer = "\n".join(await h.command("tom", "agenda", "2026-07"))
+        assert "No question was sent in this period." in quiet_summer.split("## 3.")[0]
         refused = await h.command("lea", "agenda")
         assert "backbone team" in refused[0]
         assert "backbone team" in (await h.command("lea", "decision", "anything"))[0]
