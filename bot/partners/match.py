@@ -30,20 +30,20 @@ so that people can predict it:
   (an article may come between: "avec la Croix-Rouge"), or standing alone between
   punctuation marks or line breaks (an answer that is just "Oxfam", a list "Oxfam, Caritas").
 
-A name spans at most :data:`MAX_PHRASE` words and never crosses punctuation. Common words
-(pronouns, articles, greetings, "Yesterday", "Nous", "The"…) never start one, nor does an
-adverb opening a sentence ("Luckily", "Finalmente"); weekdays and months are never part of
-one; a sentence mostly in capitals ("WE MET THE TEAM") yields names only after a cue. Links,
-e-mail addresses, Slack and Matrix mentions are blanked out first. Places and people that
-fit the rule become external partners too: members confirm or decline every match, so the
-rule errs towards finding rather than missing.
+A name spans at most :data:`~bot.partners.outsiders.MAX_PHRASE` words and never crosses
+punctuation (:mod:`bot.partners.outsiders` holds that rule). Common words (pronouns, articles,
+greetings, "Yesterday", "Nous", "The"…) never start one, nor does an adverb opening a sentence
+("Luckily", "Finalmente"); weekdays and months are never part of one; a sentence mostly in
+capitals ("WE MET THE TEAM") yields names only after a cue. Links, e-mail addresses, Slack and
+Matrix mentions are blanked out first. Places and people that fit the rule become external
+partners too: members confirm or decline every match, so the rule errs towards finding rather
+than missing.
 
 Answer text is private: nothing here logs it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, overload
@@ -52,14 +52,13 @@ from rapidfuzz import fuzz, process
 
 from bot.partners.names import (
     ARTICLES,
-    CALENDAR,
     COMMON,
-    CONNECTORS,
-    CUES,
     WORD,
     fold,
     normalise,
 )
+from bot.partners.outsiders import Token, externals, masked, proper
+from bot.partners.outsiders import tokens as tokens_of
 
 MAX_CHARS = 20_000
 """Only this much of an answer is read (a long answer names its partners early)."""
@@ -68,11 +67,6 @@ FUZZY_SCORE = 87.0
 FUZZY_SCORE_ONE_WORD = 90.0
 PREFIX_SCORE = 90.0
 """The confidence of a match on the first words of a long name."""
-EXTERNAL_SCORE = 60.0
-EXTERNAL_CUE_SCORE = 50.0
-"""The confidence of a one-word external partner (after a cue, or standing alone)."""
-MAX_PHRASE = 6
-"""The most words an external partner's name spans."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +94,6 @@ class Mention:
     """How sure the match is, from 0 to 100."""
 
 
-_SENTENCE = frozenset(".!?…\n:¿¡")
-_MASK = "\x00"
-"""What links, e-mail addresses and mentions are blanked out with."""
-_CLAUSE = frozenset(',;()[]{}"“”«»„|/–—<>' + _MASK)
-_ANGLE = re.compile(r"<[@#!][^<>\n]{0,200}>|<(?:https?|mailto):[^<>\n]{0,2000}>")
-_CHUNK = re.compile(r"\S+")
-
-
 class _Form(NamedTuple):
     """One way of writing a member organisation."""
 
@@ -121,18 +107,6 @@ class _Form(NamedTuple):
     """For a form of three letters or fewer: its words as written in the catalogue."""
     cased: bool = False
     """A short form that is also a common word ("ON"): its case must match too."""
-
-
-class _Token(NamedTuple):
-    start: int
-    end: int
-    raw: str
-    fold: str
-    clause: int
-    sentence: int
-    capital: bool
-    gap: str
-    """What stands between the word before and this one."""
 
 
 class Catalogue(Sequence[Known]):
@@ -205,46 +179,7 @@ def _forms(index: int, org: Known) -> Iterator[tuple[_Form, tuple[str, ...]]]:
                 yield _Form(index, "fuzzy", rank + 2, PREFIX_SCORE, capital=True), head
 
 
-def _masked(text: str) -> str:
-    """``text`` with links, e-mail addresses and mentions blanked out (same length, so that
-    positions still point into the answer)."""
-
-    def blank(match: re.Match[str]) -> str:
-        chunk = match.group()
-        hide = chunk.startswith("<") or "@" in chunk or "://" in chunk
-        return _MASK * len(chunk) if hide or chunk.lower().startswith("www.") else chunk
-
-    if "<" in text:
-        text = _ANGLE.sub(blank, text)
-    if "@" in text or "://" in text or "www." in text.lower():
-        text = _CHUNK.sub(blank, text)
-    return text
-
-
-def _tokens(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    clause = sentence = 0
-    previous = ""
-    end = 0
-    for match in WORD.finditer(text):
-        gap = text[end : match.start()]
-        if tokens and gap != " ":
-            if gap.startswith(".") and len(previous) <= 2 and previous.istitle():
-                gap = gap[1:]  # "St. Vincent", "J. Smith": an abbreviation, not a full stop
-            if any(c in _SENTENCE for c in gap):
-                sentence += 1
-                clause += 1
-            elif any(c in _CLAUSE for c in gap) or " -" in gap or "- " in gap:
-                clause += 1
-        word = match.group()
-        start, end = match.span()
-        capital = word[0].isupper()
-        tokens.append(_Token(start, end, word, fold(word), clause, sentence, capital, gap))
-        previous = word
-    return tokens
-
-
-def _exact(cat: Catalogue, tokens: list[_Token], taken: list[bool]) -> list[_Found]:
+def _exact(cat: Catalogue, tokens: list[Token], taken: list[bool]) -> list[_Found]:
     found: list[_Found] = []
     folds = [t.fold for t in tokens]
     i = 0
@@ -266,7 +201,7 @@ def _exact(cat: Catalogue, tokens: list[_Token], taken: list[bool]) -> list[_Fou
     return found
 
 
-def _fits(form: _Form, words: list[_Token]) -> bool:
+def _fits(form: _Form, words: list[Token]) -> bool:
     if form.capital and not words[0].capital:
         return False
     if form.short is None:
@@ -284,7 +219,7 @@ class _Found(NamedTuple):
     how: str
 
 
-def _fuzzy(cat: Catalogue, tokens: list[_Token], taken: list[bool]) -> list[_Found]:
+def _fuzzy(cat: Catalogue, tokens: list[Token], taken: list[bool]) -> list[_Found]:
     """Runs of words not yet matched, compared with the names that start with the same
     letter (a misspelling seldom changes the first letter, and it keeps this fast)."""
     spans: dict[str, list[tuple[int, int, str]]] = {}
@@ -321,7 +256,7 @@ def _fuzzy(cat: Catalogue, tokens: list[_Token], taken: list[bool]) -> list[_Fou
             one_word = stop - first == 1 or " " not in strings[row.index(best)]
             if len(orgs) > 1 or (form.capital and not tokens[first].capital):
                 continue
-            if one_word and (best < FUZZY_SCORE_ONE_WORD or not _proper(tokens, first)):
+            if one_word and (best < FUZZY_SCORE_ONE_WORD or not proper(tokens, first)):
                 continue
             found.append(_Found(first, stop, form, best * form.score / 100, "fuzzy"))
     found.sort(key=lambda f: (-f.score, f.first - f.stop, f.first))
@@ -333,72 +268,6 @@ def _fuzzy(cat: Catalogue, tokens: list[_Token], taken: list[bool]) -> list[_Fou
     return kept
 
 
-def _proper(tokens: list[_Token], i: int) -> bool:
-    """Whether word ``i`` is written with a capital that is not just the sentence's."""
-    return tokens[i].capital and i > 0 and tokens[i - 1].sentence == tokens[i].sentence
-
-
-def _opens(token: _Token, first: bool = False) -> bool:
-    """Whether ``token`` can start a name; ``first`` is for the first word of a sentence,
-    where an adverb ("Luckily", "Finalmente") is written with a capital too."""
-    if not token.capital or token.fold in COMMON or token.fold in CALENDAR:
-        return False
-    return not (first and len(token.fold) >= 6 and token.fold.endswith(("ly", "mente")))
-
-
-def _ends(gap: str) -> bool:
-    """Whether ``gap`` ends a name standing alone: punctuation, but not a colon (the words
-    before one are a label: "Partners: …") nor a link or mention blanked out."""
-    return any(c in _SENTENCE or c in _CLAUSE for c in gap) and ":" not in gap and _MASK not in gap
-
-
-def _after_cue(tokens: list[_Token], i: int) -> bool:
-    k = i - 1
-    while k >= 0 and tokens[k].clause == tokens[i].clause and tokens[k].fold in ARTICLES:
-        k -= 1
-    return k >= 0 and tokens[k].clause == tokens[i].clause and tokens[k].fold in CUES
-
-
-def _externals(tokens: list[_Token], taken: list[bool]) -> list[tuple[int, int, float]]:
-    """(first, stop, score) of each external partner, by the rule in the module's docstring."""
-    upper: dict[int, list[bool]] = {}
-    for t in tokens:
-        if len(t.raw) > 1 and t.raw.isalpha():
-            upper.setdefault(t.sentence, []).append(t.raw.isupper())
-    shouting = {s for s, caps in upper.items() if sum(caps) >= 4 and sum(caps) >= 0.75 * len(caps)}
-    found: list[tuple[int, int, float]] = []
-    i = 0
-    while i < len(tokens):
-        first = i == 0 or tokens[i - 1].sentence != tokens[i].sentence
-        if taken[i] or not _opens(tokens[i], first):
-            i += 1
-            continue
-        stop = j = i + 1
-        while j < len(tokens) and j - i < MAX_PHRASE and not taken[j]:
-            t = tokens[j]
-            if t.clause != tokens[i].clause or t.fold in CALENDAR or t.fold in CUES:
-                break
-            if _opens(t):
-                stop = j + 1
-            elif t.fold not in CONNECTORS and t.gap != "-":  # "Vaulx-en-Velin"
-                break
-            j += 1
-        words = sum(1 for t in tokens[i:stop] if _opens(t))
-        clause = tokens[i].clause
-        alone = (
-            (i == 0 or tokens[i - 1].clause != clause)
-            and _MASK not in tokens[i].gap
-            and (stop == len(tokens) or _ends(tokens[stop].gap))
-            and (words > 1 or len(tokens[i].raw) > 1)  # not "N/A"
-        )
-        if _after_cue(tokens, i) or alone:
-            found.append((i, stop, EXTERNAL_SCORE if words > 1 else EXTERNAL_CUE_SCORE))
-        elif words > 1 and tokens[i].sentence not in shouting:
-            found.append((i, stop, EXTERNAL_SCORE))
-        i = stop
-    return found
-
-
 def find_mentions(text: str, known: Sequence[Known], *, own: str | None = None) -> list[Mention]:
     """The organisations ``text`` names, in the order it names them, each once.
 
@@ -407,7 +276,7 @@ def find_mentions(text: str, known: Sequence[Known], *, own: str | None = None) 
     """
     cat = known if isinstance(known, Catalogue) else Catalogue(known)
     text = text[:MAX_CHARS]
-    tokens = _tokens(_masked(text))
+    tokens = tokens_of(masked(text))
     taken = [False] * len(tokens)
     found = _exact(cat, tokens, taken)
     found += _fuzzy(cat, tokens, taken)
@@ -416,7 +285,7 @@ def find_mentions(text: str, known: Sequence[Known], *, own: str | None = None) 
         org = cat[f.form.org]
         start, end = tokens[f.first].start, tokens[f.stop - 1].end
         spans.append((start, Mention(text[start:end], org.slug, org.name, f.how, f.score)))
-    for first, stop, score in _externals(tokens, taken):
+    for first, stop, score in externals(tokens, taken):
         start, end = tokens[first].start, tokens[stop - 1].end
         words = text[start:end]
         spans.append((start, Mention(words, None, " ".join(words.split()), "external", score)))
