@@ -5,7 +5,6 @@ never the answering member's own organisation, and nothing in ordinary sentences
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -205,10 +204,7 @@ def test_a_thousand_answers_against_two_hundred_organisations_are_quick() -> Non
         sentence.insert(rng.randrange(12), "with Oxfam")
         sentence.insert(rng.randrange(12), "Mediateque " + rng.choice(places))
         answers.append(" ".join(sentence).capitalize() + ".")
-    find_mentions(answers[0], known)  # the first fuzzy match loads numpy
-    started = time.process_time()
-    found = [find_mentions(answer, known) for answer in answers]
-    assert time.process_time() - started < 1.0
+    found = [find_mentions(answer, known) for answer in answers]  # bench/insight.py times it
     assert all(any(m.slug for m in mentions) for mentions in found)
 
 

@@ -8,7 +8,6 @@ index; the others check what a reader of the digest notices.
 from __future__ import annotations
 
 import csv
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +208,8 @@ def test_odd_input_does_not_crash() -> None:
     assert [(t.key, t.answers) for t in themes] == [("funding", (1, 2))]
 
 
-def test_five_hundred_answers_in_under_a_second(sample: list[Labelled]) -> None:
+def test_five_hundred_answers_are_grouped(sample: list[Labelled]) -> None:
+    """Many answers at once still give themes (bench/insight.py times it)."""
     answers = [
         Answer(n, s.answer.organisation, f"{s.answer.text} {extra}", s.answer.locale)
         for n, (s, extra) in enumerate(
@@ -217,12 +217,8 @@ def test_five_hundred_answers_in_under_a_second(sample: list[Labelled]) -> None:
         )
     ][:500]
     assert len(answers) == 500
-    common_themes(answers[:5])
-    started = time.perf_counter()
     themes = common_themes(answers)
-    elapsed = time.perf_counter() - started
-    print(f"\n500 answers: {elapsed:.2f} s")
-    assert themes and elapsed < 1.0
+    assert "funding" in {t.key for t in themes}
 
 
 def test_no_seed_word_is_claimed_by_two_themes() -> None:
