@@ -295,3 +295,37 @@ def test_validating_a_file_says_when_a_webhook_secret_is_not_set(tmp_path: Path)
         timeout=60,
     )
     assert run.returncode == 0 and "not set" not in run.stderr
+
+
+async def test_an_event_that_cannot_be_read_fails_alone(
+    tmp_path: Path, sqlite_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row whose body cannot be built is marked failed once, not retried forever, and the
+    endpoint's other events still arrive."""
+    h = await started(tmp_path, sqlite_url, receiver, monkeypatch)
+    try:
+        async with h.runtime.db.session() as s:
+            hook = await s.scalar(select(Webhook))
+            assert hook is not None
+            now = h.clock.now()
+            s.add(
+                Delivery(
+                    dedupe_key=f"w:{hook.id}:measure.changed:broken",
+                    kind=DeliveryKind.WEBHOOK.value,
+                    lane=2,
+                    platform="webhook",
+                    scheduled_at=now,
+                    next_attempt_at=now,
+                    status=DeliveryStatus.PENDING.value,
+                    payload={"endpoint": hook.id, "event": "measure.changed"},
+                    created_at=now,
+                )
+            )
+            await endpoints.ping(s, "dash", at=now)
+        await later(h, 5)
+        async with h.runtime.db.session() as s:
+            broken = await s.scalar(select(Delivery).where(Delivery.dedupe_key.endswith(":broken")))
+        assert broken is not None and broken.status == DeliveryStatus.FAILED.value
+        assert [g.event for g in receiver.accepted()] == ["ping"]
+    finally:
+        await h.runtime.stop()

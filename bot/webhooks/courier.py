@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.tokens import Role
+from bot.domain.errors import UserError
 from bot.domain.values import DeliveryKind, DeliveryStatus
 from bot.i18n import _
 from bot.notices import tell_admins
@@ -101,7 +102,11 @@ class Courier:
                 return _closed(DeliveryStatus.HELD, "the endpoint is disabled")
             if hook.retry_at is not None and hook.retry_at > now:
                 return later(hook.retry_at, row.last_error or hook.last_error)
-            said = await data_of(s, row.payload or {}, Role(hook.role), hook.key)
+            try:
+                said = await data_of(s, row.payload or {}, Role(hook.role), hook.key)
+            except (KeyError, ValueError, TypeError, UserError) as exc:  # no body to read
+                log.error("webhook row %s cannot be read (%s); it is not sent", row.id, exc)
+                return _closed(DeliveryStatus.FAILED, f"unreadable event: {exc}")
             if said is None:
                 return _closed(DeliveryStatus.CANCELLED, "nothing to send: erased or not shared")
             secret = hook.secret or self.environ.get(hook.secret_env or "")
