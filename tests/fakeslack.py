@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakeslack_files import FileUploads
 from tests.fakeslack_parts import (
     Bucket,
     Call,
@@ -45,7 +46,7 @@ BOT_USER = "U0BOT"
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(FileUploads):
     token: str = TOKEN
     team: str = TEAM
     bot_user: str = BOT_USER
@@ -340,7 +341,7 @@ class FakeSlack:
             ts = float(m.ts)
             inside = oldest <= ts <= latest if inclusive else oldest < ts < latest
             if inside:
-                item = {
+                item: dict[str, Any] = {
                     "type": "message",
                     "ts": m.ts,
                     "text": m.text,
@@ -374,30 +375,3 @@ class FakeSlack:
     def _views_publish(self, body: dict[str, Any], now: float) -> dict[str, Any]:
         self.homes[str(body.get("user_id"))] = dict(body["view"])
         return {"ok": True, "view": {"id": f"V{next(self._ids):08d}"}}
-
-    def _files_getUploadURLExternal(self, body: dict[str, Any], now: float) -> dict[str, Any]:
-        file_id = f"F{next(self._ids):08d}"
-        self.files[file_id] = {"filename": body.get("filename"), "length": body.get("length")}
-        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}/upload/{file_id}"}
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        file_id = request.match_info["file_id"]
-        if file_id not in self.files:
-            return web.Response(status=404)
-        self.files[file_id]["content"] = await request.read()
-        return web.Response(text=f"OK - {len(self.files[file_id]['content'])}")
-
-    def _files_completeUploadExternal(self, body: dict[str, Any], now: float) -> dict[str, Any]:
-        channel = self._writable(str(body.get("channel_id") or ""))
-        shared = []
-        for item in body.get("files") or []:
-            record = self.files.get(str(item.get("id")))
-            if record is None or "content" not in record:
-                raise SlackError("file_not_found")
-            record.update(
-                channel=channel,
-                title=item.get("title"),
-                initial_comment=body.get("initial_comment"),
-            )
-            shared.append({"id": item["id"], "title": item.get("title")})
-        return {"ok": True, "files": shared}
