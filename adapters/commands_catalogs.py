@@ -1,19 +1,31 @@
 """``alliance-bot catalogs``: refresh the message catalogs from the code, and say how much of
-the bot's sentences each language translates (``bot/catalogs.py``, ``docs/translating.md``)."""
+the sentences each language translates: the core's (``bot/locales``) and the adapters' own
+(``adapters/locales``). See ``bot/catalogs.py`` and ``docs/translating.md``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from adapters.cli import app
+
+if TYPE_CHECKING:
+    from bot.catalogs import Domain
 
 catalogs_app = typer.Typer(
     help="The message catalogs: refresh them from the code, check their coverage.",
     no_args_is_help=True,
 )
 app.add_typer(catalogs_app, name="catalogs")
+
+
+def domains() -> list[Domain]:
+    """The core's sentences, and the adapters' own."""
+    from adapters.i18n import ROOT
+    from bot.catalogs import CORE, Domain
+
+    return [CORE, Domain("adapters", ("adapters",), ROOT)]
 
 
 @catalogs_app.command("update")
@@ -23,20 +35,17 @@ def update(
         typer.Argument(help="Only these languages (a new one gets a new catalog)."),
     ] = None,
 ) -> None:
-    """Extract the bot's sentences and refresh every catalog (new ones untranslated)."""
+    """Extract the sentences and refresh every catalog (new ones untranslated)."""
     from bot import catalogs
 
-    written = catalogs.update(languages or None)
-    typer.echo("updated " + ", ".join(str(catalogs.po_path(lang)) for lang in written))
-    check()
+    if catalogs.main(["update", *(languages or [])], domains()):
+        raise typer.Exit(1)
 
 
 @catalogs_app.command("check")
 def check() -> None:
-    """The share of the bot's sentences translated per language (exit 1 below 100 %)."""
+    """The share of the sentences translated per language (exit 1 below 100 %)."""
     from bot import catalogs
 
-    shares = catalogs.coverage()
-    typer.echo(", ".join(str(share) for share in shares))
-    if any(share.share < 100.0 for share in shares):
+    if catalogs.main(["check"], domains()):
         raise typer.Exit(1)

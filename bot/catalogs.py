@@ -4,17 +4,20 @@ how much of them is translated.
     python -m bot.catalogs update    # after changing the code's sentences
     python -m bot.catalogs check     # en 100.0 % (214/214), fr 100.0 % (214/214), …
 
-(the same as ``alliance-bot catalogs update|check``). The sentences are what ``babel.cfg``
-maps (Python under ``bot/`` and ``adapters/``, their Jinja2 templates) called with
-:data:`KEYWORDS`. English is the source language: its catalog is written with each msgstr
-equal to its msgid, so it counts as complete as soon as it is refreshed. See
-``docs/translating.md``.
+(``python -m bot.catalogs`` does the core's catalogs; ``alliance-bot catalogs update|check``
+does the adapters' too). A :class:`Domain` is a set of sources and the catalogs they fill: the
+core's sentences (``bot/``) live in ``bot/locales``, the adapters' own (``adapters/``: App Home,
+poll hints, how to type a command on a platform) in ``adapters/locales``. The sentences are
+what ``babel.cfg`` maps (Python and Jinja2 templates) called with :data:`KEYWORDS`. English is
+the source language: its catalog is written with each msgstr equal to its msgid, so it counts
+as complete as soon as it is refreshed. See ``docs/translating.md``.
 """
 
 from __future__ import annotations
 
 import copy
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,22 +32,32 @@ from bot.i18n import DOMAIN, LOCALES_DIR
 ROOT = LOCALES_DIR.parent.parent
 """The checkout: ``babel.cfg`` sits there, beside ``bot/`` and ``adapters/``."""
 MAPPING = ROOT / "babel.cfg"
-SOURCES = ("bot", "adapters")
 KEYWORDS: dict[str, tuple[int, ...] | None] = {"_": None, "ngettext": (1, 2)}
 SOURCE_LANGUAGE = "en"
 PROJECT = "alliance-bot"
 
 
-def po_path(language: str) -> Path:
-    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    sources: tuple[str, ...]
+    """Folders of the checkout whose sentences it holds."""
+    locales: Path
 
 
-def extract() -> Catalog:
-    """Every sentence the bot can say, as the code (and templates) spell it."""
+CORE = Domain("core", ("bot",), LOCALES_DIR)
+
+
+def po_path(language: str, domain: Domain = CORE) -> Path:
+    return domain.locales / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def extract(domain: Domain = CORE) -> Catalog:
+    """Every sentence of ``domain``, as the code (and templates) spell it."""
     with MAPPING.open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     template = Catalog(project=PROJECT, fuzzy=False)
-    for source in SOURCES:
+    for source in domain.sources:
         found = extract_from_dir(
             ROOT / source,
             method_map,
@@ -59,30 +72,34 @@ def extract() -> Catalog:
     return template
 
 
-def read(language: str) -> Catalog | None:
-    path = po_path(language)
+def read(language: str, domain: Domain = CORE) -> Catalog | None:
+    path = po_path(language, domain)
     if not path.is_file():
         return None
     with path.open("rb") as po:
         return read_po(po, locale=language)
 
 
-def _write(catalog: Catalog, language: str) -> None:
-    path = po_path(language)
+def _write(catalog: Catalog, language: str, domain: Domain) -> None:
+    path = po_path(language, domain)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as po:
         write_po(po, catalog, width=100, sort_output=False, omit_header=False)
 
 
-def update(languages: list[str] | None = None) -> list[str]:
+def languages_of(domain: Domain) -> list[str]:
+    return sorted({p.parent.parent.name for p in domain.locales.glob("*/LC_*/*.po")})
+
+
+def update(languages: list[str] | None = None, domain: Domain = CORE) -> list[str]:
     """Refresh the catalogs of ``languages`` (default: every one there is, and English) from
     the code: new sentences added untranslated, gone ones dropped, changed ones marked fuzzy
     with the old translation as a starting point. Returns the languages written."""
-    template = extract()
-    wanted = languages or sorted({p.parent.parent.name for p in LOCALES_DIR.glob("*/LC_*/*.po")})
+    template = extract(domain)
+    wanted = languages or languages_of(domain) or languages_of(CORE)
     wanted = sorted(set(wanted) | {SOURCE_LANGUAGE})
     for language in wanted:
-        catalog = read(language) or Catalog(locale=language, project=PROJECT, fuzzy=False)
+        catalog = read(language, domain) or Catalog(locale=language, project=PROJECT, fuzzy=False)
         fresh = copy.deepcopy(template)  # Catalog.update shares the template's messages
         catalog.update(fresh, update_header_comment=False, update_creation_date=False)
         catalog.obsolete.clear()  # gone from the code: kept in git history, not in the file
@@ -90,7 +107,7 @@ def update(languages: list[str] | None = None) -> list[str]:
         catalog.fuzzy = False
         if language == SOURCE_LANGUAGE:
             _as_source(catalog)
-        _write(catalog, language)
+        _write(catalog, language, domain)
     return wanted
 
 
@@ -129,31 +146,35 @@ def done(message: Message | None) -> bool:
     return bool(forms) and all(form and form.strip() for form in forms)
 
 
-def coverage(template: Catalog | None = None) -> list[Coverage]:
-    """The share of the bot's sentences each language's catalog translates."""
-    template = template or extract()
+def coverage(template: Catalog | None = None, domain: Domain = CORE) -> list[Coverage]:
+    """The share of ``domain``'s sentences each language's catalog translates."""
+    template = template or extract(domain)
     ids = [message.id for message in template if message.id]
     found: list[Coverage] = []
-    for language in sorted({p.parent.parent.name for p in LOCALES_DIR.glob("*/LC_*/*.po")}):
-        catalog = read(language)
+    for language in languages_of(domain):
+        catalog = read(language, domain)
         assert catalog is not None
         translated = sum(done(catalog.get(key)) for key in ids)
         found.append(Coverage(language, translated, len(ids)))
     return found
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], domains: Sequence[Domain] = (CORE,)) -> int:
+    """``update [language …]`` then ``check``, or ``check``, for each of ``domains``."""
     action = argv[0] if argv else ""
-    if action == "update":
-        written = update(argv[1:] or None)
-        print("updated " + ", ".join(str(po_path(lang).relative_to(ROOT)) for lang in written))
-        action = "check"
-    if action == "check":
-        shares = coverage()
-        print(", ".join(str(share) for share in shares))
-        return 0 if all(share.share == 100.0 for share in shares) else 1
-    print("usage: python -m bot.catalogs update [language …] | check", file=sys.stderr)
-    return 2
+    if action not in ("update", "check"):
+        print("usage: python -m bot.catalogs update [language …] | check", file=sys.stderr)
+        return 2
+    complete = True
+    for domain in domains:
+        if action == "update":
+            written = update(argv[1:] or None, domain)
+            paths = ", ".join(str(po_path(lang, domain).relative_to(ROOT)) for lang in written)
+            print(f"updated {paths}")
+        shares = coverage(domain=domain)
+        print(f"{domain.name}: " + ", ".join(str(share) for share in shares))
+        complete = complete and all(share.share == 100.0 for share in shares)
+    return 0 if complete else 1
 
 
 if __name__ == "__main__":

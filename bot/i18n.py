@@ -41,6 +41,8 @@ class Text:
     plural: str | None = None
     n: int | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+    """Where its catalogs are, when not the core's (an adapter's own sentences, ``Words``)."""
 
     def in_(self, locale: str) -> str:
         return translate(self, locale)
@@ -152,12 +154,14 @@ def long_date(day: date, locale: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def catalog(locale: str) -> gettext.NullTranslations:
-    """The translations for ``locale`` (its language's catalog), or English. Read once per
+def catalog(locale: str, root: Path | None = None) -> gettext.NullTranslations:
+    """The translations for ``locale`` (its language's catalog under ``root``, the core's by
+    default), or English. Another root's catalog falls back to the core's. Read once per
     process from the ``.po`` file: catalogs are package data, never changed while running."""
-    path = LOCALES_DIR / base_language(locale) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    path = (root or LOCALES_DIR) / base_language(locale) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    core = catalog(locale) if root not in (None, LOCALES_DIR) else gettext.NullTranslations()
     if not path.is_file():
-        return gettext.NullTranslations()
+        return core
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -166,7 +170,10 @@ def catalog(locale: str) -> gettext.NullTranslations:
     compiled = BytesIO()
     write_mo(compiled, parsed)
     compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    found = gettext.GNUTranslations(compiled)
+    if root not in (None, LOCALES_DIR):
+        found.add_fallback(core)
+    return found
 
 
 def translate(text: Text | str, locale: str) -> str:
@@ -175,7 +182,7 @@ def translate(text: Text | str, locale: str) -> str:
     :class:`Text`, a :class:`Number` or a :class:`Day` are written in the same language."""
     if isinstance(text, str):
         return text
-    found = catalog(locale)
+    found = catalog(locale, text.root)
     if text.plural is not None and text.n is not None:
         sentence = found.ngettext(text.msgid, text.plural, text.n)
     else:
@@ -189,6 +196,20 @@ def _value(value: Any, locale: str) -> Any:
     if isinstance(value, Text | Number | Day | Language):
         return value.in_(locale)
     return value
+
+
+@dataclass(frozen=True)
+class Words:
+    """``_`` and ``ngettext`` for sentences whose catalogs live elsewhere than the core's (an
+    adapter's own words, under ``root``); translated with :func:`translate` like any other."""
+
+    root: Path
+
+    def _(self, msgid: str, **values: Any) -> Text:
+        return Text(msgid, values=values, root=self.root)
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> Text:
+        return Text(singular, plural, n, {"n": Number(n), **values}, self.root)
 
 
 def pick(translations: Mapping[str, str] | str, locale: str) -> str:

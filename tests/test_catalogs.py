@@ -1,6 +1,7 @@
 """Every sentence the bot can say is in every catalog, translated, with its placeholders and
-(in French) its typography right. ``python -m bot.catalogs update`` refreshes the catalogs after
-the code's sentences change; docs/translating.md says how to translate them."""
+(in French) its typography right: the core's (``bot/locales``) and the adapters' own
+(``adapters/locales``). ``alliance-bot catalogs update`` refreshes them after the code's
+sentences change; docs/translating.md says how to translate them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from functools import cache
 import pytest
 from babel.messages.catalog import Catalog, Message
 
+from adapters.commands_catalogs import domains
+from adapters.i18n import _ as adapter_sentence
 from bot.catalogs import coverage, done, extract, read
 from bot.i18n import _, languages, ngettext, translate
 
@@ -18,18 +21,22 @@ LANGUAGES = ("en", "fr", "es")
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 
+DOMAINS = {d.name: d for d in domains()}
+BOTH = pytest.mark.parametrize("domain", sorted(DOMAINS))
+
+
 @cache
-def _template() -> Catalog:
-    return extract()
+def _template(domain: str = "core") -> Catalog:
+    return extract(DOMAINS[domain])
 
 
-def _ids() -> list[str | tuple[str, ...]]:
-    return [m.id if isinstance(m.id, str) else tuple(m.id) for m in _template() if m.id]
+def _ids(domain: str = "core") -> list[str | tuple[str, ...]]:
+    return [m.id if isinstance(m.id, str) else tuple(m.id) for m in _template(domain) if m.id]
 
 
-def _catalog(language: str) -> Catalog:
-    found = read(language)
-    assert found is not None, f"bot/locales/{language}/LC_MESSAGES/messages.po is missing"
+def _catalog(language: str, domain: str = "core") -> Catalog:
+    found = read(language, DOMAINS[domain])
+    assert found is not None, f"{DOMAINS[domain].locales}/{language}/… is missing"
     return found
 
 
@@ -43,23 +50,39 @@ def _fields(text: str) -> set[str]:
 
 def test_the_bot_says_something() -> None:
     assert len(_ids()) > 150  # the extractor found the sentences (babel.cfg, keywords)
+    assert len(_ids("adapters")) > 40
     assert set(LANGUAGES) <= set(languages())
 
 
+def test_the_core_catalogs_hold_no_platform_sentence() -> None:
+    """What a platform says of itself (Slack's App Home, Matrix's polls) is the adapters'."""
+    for key in _ids():
+        words = " ".join((key,) if isinstance(key, str) else key).lower()
+        assert "slack" not in words and "matrix" not in words, key
+
+
+def test_an_adapter_sentence_is_translated_from_its_own_catalog() -> None:
+    hint = "Reply in this thread with the number or the name of your choice."
+    assert hint in _ids("adapters") and hint not in _ids()
+    assert translate(adapter_sentence(hint), "fr") != hint
+
+
+@BOTH
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_sentence_is_translated(language: str) -> None:
-    catalog = _catalog(language)
-    missing = [key for key in _ids() if catalog.get(key) is None]
-    assert not missing, f"{language}: not in the catalog (run python -m bot.catalogs update)"
-    untranslated = [key for key in _ids() if not done(catalog.get(key))]
+def test_every_sentence_is_translated(language: str, domain: str) -> None:
+    catalog = _catalog(language, domain)
+    missing = [key for key in _ids(domain) if catalog.get(key) is None]
+    assert not missing, f"{language}: not in the catalog (run alliance-bot catalogs update)"
+    untranslated = [key for key in _ids(domain) if not done(catalog.get(key))]
     assert not untranslated, f"{language}: empty or fuzzy: {untranslated[:5]}"
 
 
+@BOTH
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_placeholders_are_kept(language: str) -> None:
-    catalog = _catalog(language)
+def test_placeholders_are_kept(language: str, domain: str) -> None:
+    catalog = _catalog(language, domain)
     wrong = []
-    for key in _ids():
+    for key in _ids(domain):
         message = catalog.get(key)
         assert message is not None
         sources = (key,) if isinstance(key, str) else key
@@ -72,11 +95,12 @@ def test_placeholders_are_kept(language: str) -> None:
     assert not wrong, f"{language}: placeholders dropped or renamed: {wrong[:3]}"
 
 
+@BOTH
 @pytest.mark.parametrize("language", ["fr", "es"])
-def test_plural_forms_header_comes_from_the_locale(language: str) -> None:
-    catalog = _catalog(language)
+def test_plural_forms_header_comes_from_the_locale(language: str, domain: str) -> None:
+    catalog = _catalog(language, domain)
     assert catalog.plural_forms == Catalog(locale=language).plural_forms
-    for key in _ids():
+    for key in _ids(domain):
         if isinstance(key, tuple):
             message = catalog.get(key)
             assert message is not None and len(_forms(message)) == catalog.num_plurals
@@ -104,8 +128,9 @@ def _french_typography(text: str) -> list[str]:
     return faults
 
 
-def test_french_typography() -> None:
-    catalog = _catalog("fr")
+@BOTH
+def test_french_typography(domain: str) -> None:
+    catalog = _catalog("fr", domain)
     faults = [f for m in catalog if m.id for form in _forms(m) for f in _french_typography(form)]
     assert not faults, "\n".join(faults[:10])
 
@@ -118,8 +143,9 @@ def test_the_typography_check_finds_faults() -> None:
     assert not _french_typography(f"Merci{NNBSP}! Tapez !star 12 à 08:01{NBSP}: «{NBSP}oui{NBSP}»")
 
 
-def test_spanish_opens_its_questions_and_exclamations() -> None:
-    catalog = _catalog("es")
+@BOTH
+def test_spanish_opens_its_questions_and_exclamations(domain: str) -> None:
+    catalog = _catalog("es", domain)
     for message in catalog:
         for form in _forms(message) if message.id else ():
             for sentence in re.findall(r"[^.;:!?¿¡]*\w[!?]", form):  # “!checkin” is no sentence
@@ -128,8 +154,9 @@ def test_spanish_opens_its_questions_and_exclamations() -> None:
                     assert opener in form, f"{form!r} needs {opener}"
 
 
-def test_coverage_is_complete() -> None:
-    shares = {c.language: c for c in coverage(_template())}
+@BOTH
+def test_coverage_is_complete(domain: str) -> None:
+    shares = {c.language: c for c in coverage(_template(domain), DOMAINS[domain])}
     for language in LANGUAGES:
         assert shares[language].share == 100.0, str(shares[language])
         assert str(shares[language]).startswith(f"{language} 100.0 % (")

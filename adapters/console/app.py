@@ -14,10 +14,11 @@ from babel.dates import format_datetime
 
 from adapters.console.port import ConsolePort
 from adapters.console.translate import Directive, parse_line
+from adapters.i18n import _
 from bot.clock import ManualClock
 from bot.edge import Harness
 from bot.events import ChoicePicked, MessageReceived
-from bot.i18n import Text, _, translate, written
+from bot.i18n import Text, translate, written
 from bot.storage.outage import is_outage
 from bot.text import quote
 

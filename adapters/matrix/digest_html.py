@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from jinja2 import Environment, PackageLoader
 
+from adapters.i18n import WORDS
 from bot.digest.model import Digest, SharedPost
 from bot.digest.render import DigestRenderer as CoreRenderer
 from bot.digest.render import digest_environment, document_locale, read_document
@@ -26,7 +27,7 @@ Message = TypeVar("Message", Outgoing, Reply)
 def _environment(locale: str) -> Environment:
     """The HTML templates for a reader of ``locale`` (``bot.digest.render``)."""
     loader = PackageLoader("adapters.matrix", "templates")
-    return digest_environment(loader, locale, autoescape=True)
+    return digest_environment(loader, locale, autoescape=True, words=WORDS)
 
 
 def digest_html(value: Digest | SharedPost, locale: str = "en") -> str:

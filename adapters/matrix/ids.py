@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import _
+from adapters.i18n import _
 
 COMMAND_PREFIX = "!"
 """``!digest``: in Matrix rooms plain words are answers."""

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from adapters.i18n import _
 from adapters.matrix import translate
-from bot.i18n import _
 from bot.ports import ChoiceOption, Outgoing
 
 Choices = Literal["polls", "reactions"]

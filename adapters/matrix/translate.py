@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.i18n import _
 from adapters.matrix import ids
 from adapters.matrix.media import HTML_FORMAT, html_lines, media_caption
 from bot.events import (
@@ -25,7 +26,7 @@ from bot.events import (
     Retracted,
     Undecryptable,
 )
-from bot.i18n import _, translate
+from bot.i18n import translate
 from bot.ports import ChoiceOption, Outgoing, Reply
 from bot.vocabulary import COMMAND_WORDS
 

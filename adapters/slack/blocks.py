@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from adapters.i18n import _
 from adapters.slack.digest_blocks import digest_blocks
 from adapters.slack.mrkdwn import escape as escape  # port.py and tests take it from here
 from adapters.slack.mrkdwn import is_table, listed
@@ -27,7 +28,7 @@ from adapters.slack.translate import (
     modal_metadata,
 )
 from bot.digest.render import document_locale, read_document
-from bot.i18n import _, translate
+from bot.i18n import translate
 from bot.ports import COMMAND_BUTTON, Action, Outgoing, Reply
 
 Block = dict[str, Any]

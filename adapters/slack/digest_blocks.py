@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
+from adapters.i18n import WORDS, _
 from adapters.slack.mrkdwn import escape
 from bot.digest.model import (
     Answer,
@@ -35,7 +36,7 @@ from bot.digest.render import (
     pct,
     unreachable_line,
 )
-from bot.i18n import _, translate
+from bot.i18n import translate
 from bot.ports import COMMAND_BUTTON
 
 Block = dict[str, Any]
@@ -137,7 +138,7 @@ def _group(g: ExerciseGroup, locale: str = "en") -> Block:
 def _environment(locale: str) -> Environment:
     """The Block Kit templates for a reader of ``locale`` (``bot.digest.render``)."""
     loader = PackageLoader("adapters.slack", "templates")
-    env = digest_environment(loader, locale, autoescape=False)
+    env = digest_environment(loader, locale, autoescape=False, words=WORDS)
     env.filters.update(
         slack_response=partial(_response, locale=locale),
         slack_measure=partial(_measure, locale=locale),

@@ -14,12 +14,13 @@ from typing import Any
 
 from babel.dates import format_date, format_skeleton, format_time
 
+from adapters.i18n import _
 from adapters.slack import translate as tr
 from adapters.slack.mrkdwn import escape
 from adapters.slack.translate import MODAL_CALLBACK, PLATFORM
 from bot.events import CommandReceived
 from bot.home import Answered, HomeView, Waiting
-from bot.i18n import Reader, _, babel_locale
+from bot.i18n import Reader, babel_locale
 
 HOME_ANSWER = "alliance_home_answer"
 HOME_SKIP = "alliance_home_skip"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import _
+from adapters.i18n import _
 
 COMMAND_PREFIX = "/"
 """``/digest``: Slack's slash commands (a bare command word also works at the top of the DM)."""

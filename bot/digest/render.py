@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.digest.compute import QUIET_PERIODS
 from bot.digest.model import Digest, SharedPost, Unreachable
-from bot.i18n import Number, _, ngettext, number, percent, pick, translate
+from bot.i18n import Number, Words, _, ngettext, number, percent, pick, translate
 from bot.insight.words import curve_question, insight_sections, state_word, theme_label
 
 DOCUMENT = "digest"
@@ -133,7 +133,9 @@ FIGURES: Mapping[str, object] = figures("en")
 FILTERS: Mapping[str, Callable[..., str]] = filters("en")
 
 
-def digest_environment(loader: BaseLoader, locale: str, *, autoescape: bool) -> Environment:
+def digest_environment(
+    loader: BaseLoader, locale: str, *, autoescape: bool, words: Words | None = None
+) -> Environment:
     """A Jinja2 environment for one platform's digest templates, in ``locale``'s language:
     ``_("…", name=value)`` and ``ngettext(singular, plural, n)`` in a template translate with
     the catalogs (``jinja2.ext.i18n``, old-style: the values are filled by ``bot.i18n``)."""
@@ -147,11 +149,13 @@ def digest_environment(loader: BaseLoader, locale: str, *, autoescape: bool) -> 
         extensions=["jinja2.ext.i18n"],
     )
 
+    mark, marks = (words._, words.ngettext) if words else (_, ngettext)
+
     def gettext(message: str, **values: Any) -> str:
-        return translate(_(message, **values), locale)
+        return translate(mark(message, **values), locale)
 
     def plural(singular: str, many: str, n: int, **values: Any) -> str:
-        return translate(ngettext(singular, many, n, **values), locale)
+        return translate(marks(singular, many, n, **values), locale)
 
     env.install_gettext_callables(gettext, plural, newstyle=False)  # type: ignore[attr-defined]
     env.globals.update(figures(locale))
