@@ -7,21 +7,20 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import write_po
 from sqlalchemy import select
 
+from adapters.i18n import _ as adapter_sentence
 from adapters.logs import LibraryDebug
 from adapters.slack.home import HOME_ANSWER, HOME_SKIP, home_view, pressed_answer, pressed_skip
 from adapters.slack.uploads import Uploaded
-from bot import i18n
 from bot.home import Answered, HomeView, Waiting
+from bot.i18n import translate
 from bot.storage.records import CheckIn, Delivery
 from tests.fakeslack_parts import dm_of
 from tests.harness import with_accounts
@@ -54,31 +53,16 @@ campaigns:
     schedule: "0 9 * * *"
     timezone: UTC
 """)
-FRENCH = {
-    "Questions waiting for you": "Questions en attente",
-    "Your recent answers": "Vos réponses récentes",
-    "Answer": "Répondre",
-}
-"""What the test reads in French (from the real catalog once it has these sentences)."""
+FRENCH = ("Questions waiting for you", "Your recent answers", "Answer")
+"""The App Home's sentences the test reads (in French from adapters/locales)."""
 
 
 @pytest.fixture
-def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """The French catalog: the real one when it has the sentences below, else a small one."""
-    i18n.catalog.cache_clear()
-    real = i18n.catalog("fr")
-    if any(real.gettext(english) == english for english in FRENCH):
-        po = tmp_path / "locales" / "fr" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
-        po.parent.mkdir(parents=True)
-        catalog = Catalog(locale="fr")
-        for english, french in FRENCH.items():
-            catalog.add(english, french)
-        with po.open("wb") as out:
-            write_po(out, catalog)
-        monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path / "locales")
-        i18n.catalog.cache_clear()
-    yield {english: i18n.catalog("fr").gettext(english) for english in FRENCH}
-    i18n.catalog.cache_clear()
+def french() -> dict[str, str]:
+    """The App Home's words in French, from the adapters' own catalog."""
+    words = {english: translate(adapter_sentence(english), "fr") for english in FRENCH}
+    assert all(words[english] != english for english in FRENCH), words
+    return words
 
 
 @pytest.fixture
